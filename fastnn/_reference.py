@@ -1,0 +1,124 @@
+"""Pure-NumPy reference implementations of fastnn's kernels.
+
+Each function here is the textbook formula, written for clarity rather than
+speed, and computed in float64.  The test suite compares every compiled
+kernel (and every SIMD variant of it) with these functions; nothing in the
+public API calls them.
+"""
+
+import numpy as np
+
+__all__ = [
+    "softmax",
+    "log_softmax",
+    "sigmoid",
+    "sigmoid_grad",
+    "sigmoid_backward",
+    "softmax_cross_entropy",
+]
+
+
+def _masked_logits(x, where):
+    """Return float64 logits with the entries outside ``where`` set to -inf."""
+    x = np.asarray(x, dtype=np.float64)
+    if where is None:
+        return x, None
+    where = np.broadcast_to(np.asarray(where, dtype=bool), x.shape)
+    return np.where(where, x, -np.inf), where
+
+
+def softmax(x, axis=-1, where=None):
+    """``exp(x - max) / sum(exp(x - max))`` along ``axis``, in float64.
+
+    Entries outside ``where`` get probability 0; a row with no entry inside
+    ``where`` is all zeros.
+    """
+    x, where = _masked_logits(x, where)
+    with np.errstate(invalid="ignore"):
+        shifted = x - np.max(x, axis=axis, keepdims=True)
+        e = np.exp(shifted)
+        result = e / np.sum(e, axis=axis, keepdims=True)
+    if where is not None:
+        result = np.where(np.any(where, axis=axis, keepdims=True), result, 0.0)
+    return result
+
+
+def log_softmax(x, axis=-1, where=None):
+    """``x - max - log(sum(exp(x - max)))`` along ``axis``, in float64.
+
+    Entries outside ``where`` get -inf; so does every entry of a row with no
+    entry inside ``where``.
+    """
+    x, where = _masked_logits(x, where)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        shifted = x - np.max(x, axis=axis, keepdims=True)
+        result = shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+    if where is not None:
+        result = np.where(np.any(where, axis=axis, keepdims=True), result, -np.inf)
+    return result
+
+
+def sigmoid(x):
+    """``1 / (1 + exp(-x))`` in float64 (exp overflow gives the correct 0)."""
+    x = np.asarray(x, dtype=np.float64)
+    with np.errstate(over="ignore"):
+        return 1.0 / (1.0 + np.exp(-x))
+
+
+def sigmoid_grad(s):
+    """Derivative of the sigmoid expressed through its value: ``s * (1 - s)``."""
+    s = np.asarray(s, dtype=np.float64)
+    return s * (1.0 - s)
+
+
+def sigmoid_backward(grad_out, s):
+    """Chain rule through a sigmoid: ``grad_out * s * (1 - s)``."""
+    return np.asarray(grad_out, dtype=np.float64) * sigmoid_grad(s)
+
+
+def softmax_cross_entropy(
+    logits, target, reduction="mean", weight=None, label_smoothing=0.0, ignore_index=None
+):
+    """Cross-entropy of ``softmax(logits)`` and its gradient, in float64.
+
+    Follows ``torch.nn.functional.cross_entropy``: ``target`` holds class
+    indices (N,) or probabilities (N, C); ``weight`` rescales each class;
+    ``label_smoothing`` mixes the target with the uniform distribution;
+    rows whose index target equals ``ignore_index`` contribute nothing.  A
+    weighted mean over index targets divides by the sum of the targets'
+    weights, a mean over probability targets by N.
+
+    The gradient is obtained from the loss written as ``-sum_c q_c log p_c``
+    with per-row class coefficients ``q`` (weights, smoothing and one-hot
+    folded in): ``d loss / d z_j = p_j * sum_c q_c - q_j``.
+    """
+    z = np.asarray(logits, dtype=np.float64)
+    n, c = z.shape
+    w = np.ones(c) if weight is None else np.asarray(weight, dtype=np.float64)
+    eps = float(label_smoothing)
+    target = np.asarray(target)
+    if target.ndim == 1:
+        keep = np.ones(n, dtype=bool) if ignore_index is None else target != ignore_index
+        onehot = np.zeros((n, c))
+        rows = np.flatnonzero(keep)
+        onehot[rows, target[rows]] = 1.0
+        y = onehot * (1.0 - eps) + eps / c
+        q = y * w * keep[:, None]
+        denominator = np.sum(w[target[rows]])
+    else:
+        y = np.asarray(target, dtype=np.float64) * (1.0 - eps) + eps / c
+        q = y * w
+        denominator = float(n)
+    logp = log_softmax(z, axis=1)
+    p = np.exp(logp)
+    with np.errstate(invalid="ignore"):
+        # 0 * -inf: a class the target gives no weight contributes no loss.
+        terms = np.where(q == 0.0, 0.0, q * logp)
+    row_loss = -np.sum(terms, axis=1)
+    row_grad = p * np.sum(q, axis=1, keepdims=True) - q
+    if reduction == "none":
+        return row_loss, row_grad
+    if reduction == "sum":
+        return np.sum(row_loss), row_grad
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.sum(row_loss) / denominator, row_grad / denominator

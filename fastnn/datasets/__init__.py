@@ -1,0 +1,112 @@
+"""Small data sets for examples and tests, available without a download.
+
+``load_digits`` returns a shipped copy of a standard 8x8 handwritten-digits
+set; ``make_spirals`` generates interleaved spirals, the classic toy problem a
+linear classifier cannot solve and a one-hidden-layer network can.
+"""
+
+import os
+
+import numpy as np
+
+__all__ = ["load_digits", "make_spirals"]
+
+_HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def load_digits():
+    """Load the 8x8 handwritten digits (1797 images, 10 classes).
+
+    Returns
+    -------
+    X : ndarray of float64, shape (1797, 64)
+        Each row is an 8x8 image flattened row by row; pixel values are the
+        integers 0 to 16 (divide by 16 to scale them to [0, 1]).
+    y : ndarray of int64, shape (1797,)
+        The digit, 0 to 9; about 180 images per class.
+
+    Notes
+    -----
+    This is the test part of the UCI "Optical Recognition of Handwritten
+    Digits" data set (E. Alpaydin and C. Kaynak, 1998), the same 1797 images
+    as ``sklearn.datasets.load_digits``.  Each 8x8 image counts the "on"
+    pixels in the 4x4 blocks of a normalised 32x32 bitmap.  It is licensed
+    CC BY 4.0; see ``DIGITS_LICENSE.txt`` beside this file.
+
+    References
+    ----------
+    .. [1] E. Alpaydin, C. Kaynak, "Optical Recognition of Handwritten
+       Digits", UCI Machine Learning Repository, 1998.
+       https://doi.org/10.24432/C50P49
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastnn.datasets import load_digits
+    >>> X, y = load_digits()
+    >>> X.shape, y.shape
+    ((1797, 64), (1797,))
+    >>> np.bincount(y)
+    array([178, 182, 177, 183, 181, 182, 181, 179, 174, 180])
+    """
+    with np.load(os.path.join(_HERE, "digits.npz")) as data:
+        X = data["data"].astype(np.float64)
+        y = data["target"].astype(np.int64)
+    return X, y
+
+
+def make_spirals(n_samples=300, n_classes=3, noise=0.2, seed=None):
+    """Generate interleaved 2-D spirals, one arm per class.
+
+    Parameters
+    ----------
+    n_samples : int, default 300
+        Total number of points, split as evenly as possible between classes.
+    n_classes : int, default 3
+        Number of spiral arms.
+    noise : float, default 0.2
+        Standard deviation of the Gaussian noise added to each point's angle
+        (in radians); 0 gives perfect spirals.
+    seed : None, int or numpy.random.Generator
+        Seed for ``numpy.random.default_rng``.
+
+    Returns
+    -------
+    X : ndarray of float64, shape (n_samples, 2)
+        Points inside the unit disc.
+    y : ndarray of int64, shape (n_samples,)
+        Arm (class) of each point, ``0 .. n_classes - 1``, in blocks.
+
+    Notes
+    -----
+    Point ``i`` of an arm with ``m`` points has radius ``r = i / (m - 1)``
+    and angle ``4 r + 2 pi k / n_classes + noise``, for arm ``k``: each arm
+    makes about two thirds of a turn, rotated from its neighbours by an equal
+    angle, so the classes interleave and are not linearly separable.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastnn.datasets import make_spirals
+    >>> X, y = make_spirals(n_samples=100, n_classes=2, noise=0.1, seed=0)
+    >>> X.shape, np.bincount(y)
+    ((100, 2), array([50, 50]))
+    >>> bool(np.all(np.hypot(X[:, 0], X[:, 1]) <= 1.0))
+    True
+    """
+    if int(n_samples) != n_samples or n_samples < 1:
+        raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}")
+    if int(n_classes) != n_classes or n_classes < 1:
+        raise ValueError(f"n_classes must be a positive integer, got {n_classes!r}")
+    if not (np.isfinite(noise) and noise >= 0):
+        raise ValueError(f"noise must be a non-negative number, got {noise!r}")
+    n_samples, n_classes = int(n_samples), int(n_classes)
+    rng = np.random.default_rng(seed)
+    counts = np.full(n_classes, n_samples // n_classes)
+    counts[: n_samples % n_classes] += 1
+    y = np.repeat(np.arange(n_classes, dtype=np.int64), counts)
+    # Position along the arm, 0 at the centre, 1 at the tip.
+    radius = np.concatenate([np.linspace(0.0, 1.0, m) for m in counts])
+    angle = 4.0 * radius + 2.0 * np.pi * y / n_classes + noise * rng.standard_normal(n_samples)
+    X = np.column_stack([radius * np.sin(angle), radius * np.cos(angle)])
+    return X, y

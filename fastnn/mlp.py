@@ -1,0 +1,556 @@
+"""Multilayer perceptron: forward pass, loss and backpropagation on fastnn's kernels.
+
+The network is a stack of affine layers with an elementwise activation between
+them and a softmax output trained with the mean cross-entropy::
+
+    z1 = X W1 + b1,  h1 = act(z1),  ...,  zL = h(L-1) WL + bL,  y_hat = softmax(zL)
+    J  = -(1/N) sum_n sum_c y[n, c] log y_hat[n, c]  (+ 0.5 * l2 * sum_l ||Wl||^2)
+
+All parameters live in one flat vector, in the order W1 (row-major, n_in x
+n_out), b1, W2, b2, ...  This is the layout of the CS224n assignment 1 network
+fastnn grew out of, and the layout ``scipy.optimize`` wants.  The heavy
+elementwise work (sigmoid, its backward pass, the fused softmax-cross-entropy)
+runs in fastnn's compiled kernels; the matrix products go to NumPy's BLAS.
+No Python loop runs over samples, only over layers.
+
+The derivations of every gradient computed here are in ``docs/derivations.md``.
+"""
+
+import numbers
+
+import numpy as np
+
+from .activations import sigmoid, sigmoid_backward, softmax
+from .losses import softmax_cross_entropy
+
+__all__ = ["MLP", "num_params", "forward_backward_prop"]
+
+ACTIVATIONS = ("sigmoid", "tanh", "relu")
+
+
+def _check_layer_sizes(layer_sizes):
+    """Return ``layer_sizes`` as a tuple of positive Python ints, or raise."""
+    try:
+        sizes = tuple(layer_sizes)
+    except TypeError:
+        raise TypeError(
+            f"layer_sizes must be a sequence of positive integers, got {layer_sizes!r}"
+        ) from None
+    if len(sizes) < 2:
+        raise ValueError(
+            f"layer_sizes needs at least an input and an output size, got {sizes!r}"
+        )
+    for size in sizes:
+        if not isinstance(size, numbers.Integral) or isinstance(size, bool) or size < 1:
+            raise ValueError(f"layer sizes must be positive integers, got {sizes!r}")
+    return tuple(int(size) for size in sizes)
+
+
+def num_params(layer_sizes):
+    """Number of parameters of a fully connected network.
+
+    Parameters
+    ----------
+    layer_sizes : sequence of int
+        ``(Dx, H1, ..., Dy)``: input size, hidden sizes, output size.
+
+    Returns
+    -------
+    int
+        ``sum over layers of (n_in + 1) * n_out``: every layer has an
+        ``n_in x n_out`` weight matrix and ``n_out`` biases.
+
+    Notes
+    -----
+    For one hidden layer ``(Dx, H, Dy)`` this is ``(Dx + 1) H + (H + 1) Dy``.
+
+    Examples
+    --------
+    >>> import fastnn
+    >>> fastnn.num_params((10, 5, 10))  # (10 + 1) * 5 + (5 + 1) * 10
+    115
+    >>> fastnn.num_params([784, 100, 10])
+    79510
+    """
+    sizes = _check_layer_sizes(layer_sizes)
+    return sum((n_in + 1) * n_out for n_in, n_out in zip(sizes[:-1], sizes[1:]))
+
+
+# --- activations --------------------------------------------------------------
+# Each backward function takes the gradient with respect to the activation's
+# OUTPUT and the output itself: all three derivatives can be written through
+# the output, so the pre-activations never need to be kept.
+
+
+def _tanh_forward(z):
+    return np.tanh(z, out=z)
+
+
+def _tanh_backward(grad_out, h):
+    # tanh'(z) = 1 - tanh(z)^2
+    return grad_out * (1 - h * h)
+
+
+def _relu_forward(z):
+    return np.maximum(z, 0, out=z)
+
+
+def _relu_backward(grad_out, h):
+    # The subgradient at 0 is taken as 0, like every mainstream library.
+    return grad_out * (h > 0)
+
+
+_FORWARD = {"sigmoid": sigmoid, "tanh": _tanh_forward, "relu": _relu_forward}
+_BACKWARD = {"sigmoid": sigmoid_backward, "tanh": _tanh_backward, "relu": _relu_backward}
+
+
+class MLP:
+    """A fully connected softmax classifier network on a flat parameter vector.
+
+    The object holds only the architecture; parameters are passed to every
+    method as one flat vector, so the methods can be handed directly to
+    ``scipy.optimize.minimize`` or ``scipy.optimize.check_grad``.
+
+    Parameters
+    ----------
+    layer_sizes : sequence of int
+        ``(Dx, H1, ..., Dy)``: input size, hidden layer sizes, number of
+        classes.  ``(Dx, Dy)`` alone is multinomial logistic regression.
+    activation : {"sigmoid", "tanh", "relu"}, default "sigmoid"
+        Activation of the hidden layers.
+    dtype : {numpy.float64, numpy.float32}, default numpy.float64
+        Floating type of the parameters and of every computation.  Inputs
+        and parameters of another type are converted.
+
+    Attributes
+    ----------
+    layer_sizes : tuple of int
+    activation : str
+    dtype : numpy.dtype
+    n_params : int
+        Length of the flat parameter vector, ``num_params(layer_sizes)``.
+
+    Notes
+    -----
+    The loss is the mean cross-entropy over the batch,
+    ``J = -(1/N) sum_n sum_c y[n, c] log softmax(zL)[n, c]``, plus, when
+    ``l2 > 0``, the penalty ``0.5 * l2 * sum_l ||Wl||_F^2`` on the weight
+    matrices only (biases are not penalised, and the penalty is not divided
+    by N).  ``y`` is either integer class indices (N,) or class
+    probabilities (N, Dy); with probabilities whose rows do not sum to one
+    the gradient with respect to the logits is ``(sum_c y_c) y_hat - y``
+    (see ``docs/derivations.md``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fastnn
+    >>> net = fastnn.MLP((4, 8, 3))
+    >>> net.n_params
+    67
+    >>> params = net.init_params(seed=0)
+    >>> X = np.random.default_rng(0).normal(size=(5, 4))
+    >>> y = np.array([0, 2, 1, 1, 0])
+    >>> net.forward(params, X).sum(axis=1)
+    array([1., 1., 1., 1., 1.])
+    >>> loss, grad = net.loss_and_grad(params, X, y, l2=1e-3)
+    >>> grad.shape
+    (67,)
+    >>> W1, b1 = net.unpack(params)[0]
+    >>> W1.shape, np.shares_memory(W1, params)
+    ((4, 8), True)
+    """
+
+    def __init__(self, layer_sizes, activation="sigmoid", dtype=np.float64):
+        self.layer_sizes = _check_layer_sizes(layer_sizes)
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
+        self.activation = activation
+        self.dtype = np.dtype(dtype)
+        if self.dtype not in (np.float32, np.float64):
+            raise TypeError(f"dtype must be float32 or float64, got {self.dtype}")
+        self.n_params = num_params(self.layer_sizes)
+
+    def __repr__(self):
+        return (
+            f"MLP({self.layer_sizes!r}, activation={self.activation!r}, "
+            f"dtype=np.{self.dtype.name})"
+        )
+
+    # --- parameters -----------------------------------------------------------
+
+    def init_params(self, seed=None):
+        """Draw a random initial parameter vector.
+
+        Parameters
+        ----------
+        seed : None, int or numpy.random.Generator
+            Seed for ``numpy.random.default_rng``; the same seed gives the
+            same parameters.
+
+        Returns
+        -------
+        params : ndarray of shape (n_params,)
+            Weights drawn uniformly from ``[-a, a]`` with Glorot's bound
+            ``a = sqrt(6 / (n_in + n_out))`` (He's ``sqrt(6 / n_in)`` for
+            relu layers), biases zero.
+
+        Notes
+        -----
+        Glorot's bound keeps the variance of activations and gradients
+        roughly constant from layer to layer for tanh and sigmoid units;
+        relu halves the variance, which He's bound compensates.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import fastnn
+        >>> net = fastnn.MLP((2, 3, 2))
+        >>> np.array_equal(net.init_params(seed=1), net.init_params(seed=1))
+        True
+        """
+        rng = np.random.default_rng(seed)
+        params = np.zeros(self.n_params, dtype=self.dtype)
+        layers = self.unpack(params)
+        for index, (W, _) in enumerate(layers):
+            n_in, n_out = W.shape
+            is_hidden_relu = self.activation == "relu" and index < len(layers) - 1
+            bound = np.sqrt(6.0 / n_in) if is_hidden_relu else np.sqrt(6.0 / (n_in + n_out))
+            W[...] = rng.uniform(-bound, bound, size=W.shape)
+        return params
+
+    def unpack(self, params):
+        """Split the flat parameter vector into per-layer ``(W, b)`` views.
+
+        Parameters
+        ----------
+        params : ndarray of shape (n_params,)
+
+        Returns
+        -------
+        list of (W, b)
+            One pair per layer; ``W`` has shape (n_in, n_out) and ``b``
+            shape (n_out,).  They are views: writing to them writes to
+            ``params`` (when ``params`` is contiguous, as every vector this
+            class creates is).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import fastnn
+        >>> net = fastnn.MLP((2, 3, 2))
+        >>> params = np.arange(net.n_params, dtype=float)
+        >>> (W1, b1), (W2, b2) = net.unpack(params)
+        >>> W1
+        array([[0., 1., 2.],
+               [3., 4., 5.]])
+        >>> b2
+        array([15., 16.])
+        """
+        if not isinstance(params, np.ndarray):
+            raise TypeError(f"params must be a NumPy array, got {type(params).__name__}")
+        if params.shape != (self.n_params,):
+            raise ValueError(
+                f"params must have shape ({self.n_params},) for layer sizes "
+                f"{self.layer_sizes}, got {params.shape}"
+            )
+        layers = []
+        offset = 0
+        for n_in, n_out in zip(self.layer_sizes[:-1], self.layer_sizes[1:]):
+            W = params[offset : offset + n_in * n_out].reshape(n_in, n_out)
+            offset += n_in * n_out
+            b = params[offset : offset + n_out]
+            offset += n_out
+            layers.append((W, b))
+        return layers
+
+    # --- input checking -------------------------------------------------------
+
+    def _check_params(self, params):
+        params = np.asarray(params)
+        if not np.issubdtype(params.dtype, np.number) or np.iscomplexobj(params):
+            raise TypeError(f"params must be real numbers, got dtype {params.dtype}")
+        return np.ascontiguousarray(params, dtype=self.dtype)
+
+    def _check_X(self, X):
+        X = np.asarray(X)
+        if not np.issubdtype(X.dtype, np.number) or np.iscomplexobj(X):
+            raise TypeError(f"X must hold real numbers, got dtype {X.dtype}")
+        if X.ndim != 2 or X.shape[1] != self.layer_sizes[0]:
+            raise ValueError(
+                f"X must have shape (n_samples, {self.layer_sizes[0]}), got {X.shape}"
+            )
+        return X.astype(self.dtype, copy=False)
+
+    def _check_y(self, y, n_samples):
+        y = np.asarray(y)
+        n_classes = self.layer_sizes[-1]
+        if y.ndim == 1:
+            if not np.issubdtype(y.dtype, np.integer):
+                raise TypeError(
+                    "1-D targets must be integer class indices, got dtype "
+                    f"{y.dtype}; pass probabilities as an (N, {n_classes}) array"
+                )
+            if y.shape[0] != n_samples:
+                raise ValueError(f"y has {y.shape[0]} labels for {n_samples} samples")
+            if y.size and (y.min() < 0 or y.max() >= n_classes):
+                raise ValueError(
+                    f"class indices must lie in [0, {n_classes}), got values from "
+                    f"{y.min()} to {y.max()}"
+                )
+            return y.astype(np.intp, copy=False)
+        if y.ndim == 2:
+            if y.shape != (n_samples, n_classes):
+                raise ValueError(
+                    f"probability targets must have shape ({n_samples}, {n_classes}), "
+                    f"got {y.shape}"
+                )
+            return y.astype(self.dtype, copy=False)
+        raise ValueError(
+            f"y must be class indices (N,) or probabilities (N, {n_classes}), got shape {y.shape}"
+        )
+
+    # --- computation ----------------------------------------------------------
+
+    def _hidden_forward(self, layers, X):
+        """Return the list of layer inputs ``[X, h1, ..., h(L-1)]`` and the logits."""
+        activate = _FORWARD[self.activation]
+        inputs = [X]
+        for W, b in layers[:-1]:
+            z = inputs[-1] @ W
+            z += b
+            inputs.append(activate(z))
+        W, b = layers[-1]
+        logits = inputs[-1] @ W
+        logits += b
+        return inputs, logits
+
+    def forward(self, params, X):
+        """Class probabilities of every sample.
+
+        Parameters
+        ----------
+        params : array_like of shape (n_params,)
+        X : array_like of shape (N, Dx)
+
+        Returns
+        -------
+        ndarray of shape (N, Dy)
+            ``softmax(zL)``; every row sums to 1.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import fastnn
+        >>> net = fastnn.MLP((3, 2))
+        >>> net.forward(np.zeros(net.n_params), np.ones((1, 3)))  # all logits equal
+        array([[0.5, 0.5]])
+        """
+        params = self._check_params(params)
+        X = self._check_X(X)
+        _, logits = self._hidden_forward(self.unpack(params), X)
+        return softmax(logits, axis=1)
+
+    def _backprop(self, params, X, y, l2, want_param_grad, want_input_grad):
+        """Loss, flat parameter gradient and input gradient (each when wanted)."""
+        l2 = float(l2)
+        if not l2 >= 0:
+            raise ValueError(f"l2 must be a non-negative number, got {l2!r}")
+        params = self._check_params(params)
+        X = self._check_X(X)
+        y = self._check_y(y, X.shape[0])
+        layers = self.unpack(params)
+        inputs, logits = self._hidden_forward(layers, X)
+        # The fused kernel returns d(mean loss)/d(logits) = (y_hat - y) / N
+        # directly, without forming log(y_hat) (no log(0) for saturated rows).
+        loss, delta = softmax_cross_entropy(logits, y, reduction="mean")
+        loss = float(loss)
+        if l2:
+            loss += 0.5 * l2 * sum(float(np.vdot(W, W)) for W, _ in layers)
+
+        grad = np.empty(self.n_params, dtype=self.dtype) if want_param_grad else None
+        grad_layers = self.unpack(grad) if want_param_grad else None
+        backward = _BACKWARD[self.activation]
+        input_grad = None
+        for index in range(len(layers) - 1, -1, -1):
+            W, _ = layers[index]
+            layer_input = inputs[index]
+            if want_param_grad:
+                gW, gb = grad_layers[index]
+                np.matmul(layer_input.T, delta, out=gW)
+                np.sum(delta, axis=0, out=gb)
+                if l2:
+                    gW += l2 * W
+            if index > 0:
+                # delta of the layer below: back through W, then through act.
+                delta = backward(delta @ W.T, layer_input)
+            elif want_input_grad:
+                input_grad = delta @ W.T
+        return loss, grad, input_grad
+
+    def loss_and_grad(self, params, X, y, l2=0.0):
+        """Loss and its gradient with respect to the flat parameter vector.
+
+        Parameters
+        ----------
+        params : array_like of shape (n_params,)
+        X : array_like of shape (N, Dx)
+        y : array_like of int, shape (N,), or of float, shape (N, Dy)
+            Class indices in ``[0, Dy)`` or target probabilities.
+        l2 : float, default 0.0
+            Strength of the weight penalty ``0.5 * l2 * sum_l ||Wl||^2``
+            (weights only; biases are never penalised).
+
+        Returns
+        -------
+        loss : float
+            Mean cross-entropy over the N samples plus the penalty.
+        grad : ndarray of shape (n_params,)
+            Gradient of ``loss``, laid out like ``params``, of the
+            network's dtype.
+
+        Notes
+        -----
+        Backpropagation, with ``delta_L = (y_hat - y) / N`` (for soft
+        targets ``((sum_c y_c) y_hat - y) / N``) and, for each layer from
+        the top, ``dJ/dWl = h(l-1)^T delta_l + l2 Wl``,
+        ``dJ/dbl = sum_n delta_l``, ``delta_(l-1) = (delta_l Wl^T) * act'``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import fastnn
+        >>> net = fastnn.MLP((2, 2))
+        >>> loss, grad = net.loss_and_grad(np.zeros(net.n_params), [[1.0, 2.0]], [1])
+        >>> round(loss, 6)  # -log(1/2)
+        0.693147
+        >>> grad  # (y_hat - y) = (0.5, -0.5); dJ/dW = x^T (y_hat - y)
+        array([ 0.5, -0.5,  1. , -1. ,  0.5, -0.5])
+        """
+        loss, grad, _ = self._backprop(params, X, y, l2, True, False)
+        return loss, grad
+
+    def loss(self, params, X, y, l2=0.0):
+        """The loss alone; see `loss_and_grad`.
+
+        With `grad` it forms the pair of callables ``scipy.optimize.check_grad``
+        and ``scipy.optimize.minimize(fun, x0, jac=grad)`` take.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import fastnn
+        >>> from scipy.optimize import check_grad
+        >>> net = fastnn.MLP((3, 4, 2))
+        >>> X = np.random.default_rng(0).normal(size=(6, 3))
+        >>> y = np.array([0, 1, 1, 0, 1, 0])
+        >>> err = check_grad(net.loss, net.grad, net.init_params(seed=0), X, y)
+        >>> bool(err < 1e-6)
+        True
+        """
+        return self._backprop(params, X, y, l2, False, False)[0]
+
+    def grad(self, params, X, y, l2=0.0):
+        """The gradient alone; see `loss_and_grad`.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import fastnn
+        >>> net = fastnn.MLP((3, 2))
+        >>> net.grad(np.zeros(net.n_params), np.ones((2, 3)), [0, 1]).shape
+        (8,)
+        """
+        return self._backprop(params, X, y, l2, True, False)[1]
+
+    def input_grad(self, params, X, y):
+        """Gradient of the mean loss with respect to the inputs.
+
+        Parameters
+        ----------
+        params : array_like of shape (n_params,)
+        X : array_like of shape (N, Dx)
+        y : array_like of int, shape (N,), or of float, shape (N, Dy)
+
+        Returns
+        -------
+        ndarray of shape (N, Dx)
+            ``dJ/dX = delta_1 W1^T``, where ``delta_1`` is the gradient
+            with respect to the first layer's pre-activations.  Row n is
+            the gradient of the mean loss, i.e. ``1/N`` times the gradient
+            of sample n's own loss.  The weight penalty does not depend on
+            X and does not appear.
+
+        Notes
+        -----
+        Useful for saliency maps and for adversarial examples (the fast
+        gradient sign method steps along ``sign(input_grad)``).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import fastnn
+        >>> net = fastnn.MLP((2, 2))
+        >>> params = np.array([1.0, 0.0, 0.0, 1.0, 0.0, 0.0])  # W = identity
+        >>> net.input_grad(params, [[0.0, 0.0]], [0])  # (y_hat - y) W^T
+        array([[-0.5,  0.5]])
+        """
+        return self._backprop(params, X, y, 0.0, False, True)[2]
+
+
+def forward_backward_prop(X, labels, params, dimensions, *, reduction="mean"):
+    """Cost and gradient of a sigmoid network, with the CS224n assignment's signature.
+
+    A thin wrapper over `MLP` for readers who know ``forward_backward_prop``
+    from Stanford's CS224n assignment 1 (``q2_neural.py``).
+
+    Parameters
+    ----------
+    X : array_like of shape (N, Dx)
+        One sample per row.
+    labels : array_like of shape (N, Dy)
+        One-hot rows (or any class probabilities; class indices (N,) work too).
+    params : array_like of shape ((Dx + 1) * H + (H + 1) * Dy,)
+        W1, b1, W2, b2 flattened in that order, each weight matrix row-major.
+    dimensions : sequence of int
+        ``[Dx, H, Dy]``; longer sequences give deeper sigmoid networks.
+    reduction : {"mean", "sum"}, default "mean"
+        The cost is averaged over the N samples (``"mean"``, fastnn's
+        convention), or summed (``"sum"``, N times larger, as some versions
+        of the assignment's solution compute it).
+
+    Returns
+    -------
+    cost : float
+        Cross-entropy of ``softmax(sigmoid(X W1 + b1) W2 + b2)`` against
+        ``labels``, averaged or summed over the batch.
+    grad : ndarray of shape (len(params),)
+        Gradient of ``cost`` in the layout of ``params``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fastnn
+    >>> rng = np.random.default_rng(0)
+    >>> dimensions = [10, 5, 10]
+    >>> X = rng.normal(size=(20, 10))
+    >>> labels = np.eye(10)[rng.integers(0, 10, size=20)]
+    >>> params = rng.normal(size=fastnn.num_params(dimensions))
+    >>> cost, grad = fastnn.forward_backward_prop(X, labels, params, dimensions)
+    >>> grad.shape
+    (115,)
+    >>> report = fastnn.gradcheck(
+    ...     lambda p: fastnn.forward_backward_prop(X, labels, p, dimensions), params)
+    >>> bool(report.max_rel_error < 1e-5)
+    True
+    """
+    if reduction not in ("mean", "sum"):
+        raise ValueError(f"reduction must be 'mean' or 'sum', got {reduction!r}")
+    net = MLP(dimensions, activation="sigmoid")
+    X = np.asarray(X)
+    cost, grad = net.loss_and_grad(params, X, labels)
+    if reduction == "sum":
+        n_samples = X.shape[0]
+        cost *= n_samples
+        grad *= n_samples
+    return cost, grad

@@ -23,7 +23,7 @@ from setuptools.command.build_ext import build_ext
 # vectorise selects.  Neither changes any result.  -ffast-math and friends are
 # deliberately absent: they break inf/NaN semantics and, when linked into a
 # shared object, flush subnormals to zero for the whole Python process.
-BASE_FLAGS = ["-O3", "-fno-math-errno", "-fno-trapping-math", "-fno-semantic-interposition"]
+BASE_FLAGS = ["-O3", "-fno-math-errno", "-fno-trapping-math", "-fopenmp-simd"]
 FORBIDDEN_FLAGS = ("-ffast-math", "-Ofast", "-ffinite-math-only", "-funsafe-math-optimizations")
 
 OPENMP_PROBE = r"""

@@ -1,0 +1,31 @@
+"""fastnn: fast, numerically careful building blocks for neural-network classifiers.
+
+Compiled kernels (float32 and float64, GIL released, OpenMP for large
+inputs) for the softmax, log-softmax, sigmoid and a fused softmax
+cross-entropy, with a NumPy-style API.
+
+Examples
+--------
+>>> import numpy as np
+>>> import fastnn
+>>> fastnn.softmax(np.array([1.0, 2.0]))
+array([0.26894142, 0.73105858])
+"""
+
+__version__ = "0.1.0"
+
+from ._config import get_num_threads, set_num_threads, show_config
+from .activations import log_softmax, sigmoid, sigmoid_backward, sigmoid_grad, softmax
+from .losses import softmax_cross_entropy
+
+__all__ = [
+    "softmax",
+    "log_softmax",
+    "sigmoid",
+    "sigmoid_grad",
+    "sigmoid_backward",
+    "softmax_cross_entropy",
+    "set_num_threads",
+    "get_num_threads",
+    "show_config",
+]

@@ -1,0 +1,77 @@
+"""Input checks and memory-layout helpers shared by fastnn's Python layer.
+
+The compiled kernels trust their arguments completely; everything a user can
+get wrong is caught here first, with a message naming what was expected.
+"""
+
+import numpy as np
+
+
+def as_float_array(x, name, func):
+    """Return ``x`` as a float32 or float64 array without copying when possible.
+
+    float32 and float64 pass through; integers and booleans become float64
+    and float16 becomes float32 (as in scipy.special).  Anything else
+    (complex, strings, objects, extended precision) raises TypeError.
+    """
+    x = np.asarray(x)
+    dtype = x.dtype
+    if dtype == np.float64 or dtype == np.float32:
+        return x
+    if dtype.kind in "biu":
+        return x.astype(np.float64)
+    if dtype == np.float16:
+        return x.astype(np.float32)
+    raise TypeError(
+        f"{func}: {name} must be an array of real numbers (float32, float64, float16, "
+        f"integer or bool), got dtype {dtype}"
+    )
+
+
+def check_out(out, shape, dtype, func):
+    """Check a user-supplied ``out`` array against the result it will hold."""
+    if out is None:
+        return
+    if not isinstance(out, np.ndarray):
+        raise TypeError(f"{func}: out must be a NumPy array, got {type(out).__name__}")
+    if out.shape != shape or out.dtype != dtype:
+        raise ValueError(
+            f"{func}: out has shape {out.shape} and dtype {out.dtype}; "
+            f"expected shape {shape} and dtype {np.dtype(dtype)}"
+        )
+    if not out.flags.writeable:
+        raise ValueError(f"{func}: out is read-only")
+
+
+def check_same_shape(a, b, name_a, name_b, func):
+    if a.shape != b.shape:
+        raise ValueError(
+            f"{func}: {name_a} and {name_b} must have the same shape, got {a.shape} and {b.shape}"
+        )
+
+
+def overlaps_elsewhere(a, b):
+    """True when ``a`` and ``b`` may share memory other than element by element.
+
+    A kernel may write its output over its input only when each output
+    element sits exactly on the input element it is computed from.
+    """
+    if not np.may_share_memory(a, b):
+        return False
+    same_start = a.__array_interface__["data"][0] == b.__array_interface__["data"][0]
+    return not (same_start and a.strides == b.strides)
+
+
+def contiguous_order(*arrays):
+    """'C' or 'F' when every array is contiguous in that order, else None."""
+    if all(a.flags.c_contiguous for a in arrays):
+        return "C"
+    if all(a.flags.f_contiguous for a in arrays):
+        return "F"
+    return None
+
+
+def empty_like_layout(x, dtype=None):
+    """A new array shaped like ``x``: Fortran order when ``x`` is, else C."""
+    order = "F" if x.flags.f_contiguous and not x.flags.c_contiguous else "C"
+    return np.empty(x.shape, dtype=x.dtype if dtype is None else dtype, order=order)

@@ -1,0 +1,150 @@
+/*
+ * Vectorisable elementwise maths for fastnn's kernels.
+ *
+ * libm's exp() is a scalar call with error handling, which stops gcc from
+ * vectorising any loop that contains it.  The exp below is branch-free C that
+ * gcc turns into SIMD code inside `#pragma omp simd` loops, and it keeps the
+ * IEEE semantics the kernels promise: exp(-inf) == 0, exp(+inf) == inf,
+ * exp(nan) is nan, results that underflow become subnormal or 0 with a
+ * single rounding, results that overflow become inf.
+ *
+ * Method (Cody and Waite): x = n ln2 + r with |r| <= ln2 / 2, exp(r) by a
+ * polynomial, 2^n built directly in the exponent bits.  2^n is applied as two
+ * factors 2^(n/2) so that both are normal numbers even when the result is
+ * subnormal or close to overflow; the first product is exact, so the result
+ * is rounded once.
+ *
+ * Accuracy: the polynomial is Taylor's, truncated where its error is below
+ * 0.05 ulp on |r| <= ln2 / 2 (degree 7 for float, 13 for double), and it is
+ * evaluated as 1 + r + r^2 q(r) so the large terms are added last.  The
+ * float version is checked against correctly rounded values over every
+ * float32 input by benchmarks/exp_accuracy.py and by a dense sweep in the
+ * tests.
+ */
+#ifndef FASTNN_VECMATH_H
+#define FASTNN_VECMATH_H
+
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#ifdef _OPENMP
+#include <omp.h>
+#define FNN_HAVE_OPENMP 1
+#else
+#define FNN_HAVE_OPENMP 0
+static inline int omp_get_max_threads(void) { return 1; }
+#endif
+
+/* `omp simd` needs only -fopenmp-simd, not the OpenMP runtime; compilers
+ * that know neither ignore the pragma and still produce correct code. */
+#define FNN_PRAGMA(x) _Pragma(#x)
+#define FNN_SIMD FNN_PRAGMA(omp simd)
+#define FNN_SIMD_SUM(var) FNN_PRAGMA(omp simd reduction(+:var))
+#define FNN_SIMD_MAX(var) FNN_PRAGMA(omp simd reduction(max:var))
+
+static inline int fnn_have_openmp(void) { return FNN_HAVE_OPENMP; }
+
+/* Whether this CPU (and its OS) can run the AVX2+FMA build of the kernels. */
+static inline int fnn_cpu_has_avx2_fma(void)
+{
+#if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+    return 0;
+#endif
+}
+
+static inline float fnn_expf(float x)
+{
+    /* Beyond these bounds the result is 0 or inf anyway; comparisons are
+     * false for nan, so nan passes through and poisons the polynomial. */
+    x = x > 88.8f ? 88.8f : x;
+    x = x < -104.0f ? -104.0f : x;
+    /* Round x / ln2 to the nearest integer by adding 1.5 * 2^23: the integer
+     * then sits in the low mantissa bits, with no float->int conversion
+     * (undefined for nan). */
+    const float shifter = 12582912.0f;
+    float kf = x * 1.44269504088896341f + shifter;
+    float n = kf - shifter;
+    int32_t bits;
+    memcpy(&bits, &kf, sizeof bits);
+    /* Unsigned arithmetic: for nan the bits are arbitrary and must not
+     * overflow a signed int; the result is nan through p regardless. */
+    int32_t k = (int32_t)((uint32_t)bits - 0x4B400000u);
+    /* ln2 split in a part with few mantissa bits (n * ln2_hi is exact) and
+     * a correction. */
+    float r = x - n * 0.693359375f;
+    r = r - n * -2.12194440e-4f;
+    float q = 1.98412698e-4f;              /* 1/5040 */
+    q = q * r + 1.38888889e-3f;            /* 1/720 */
+    q = q * r + 8.33333333e-3f;            /* 1/120 */
+    q = q * r + 4.16666667e-2f;            /* 1/24 */
+    q = q * r + 1.66666667e-1f;            /* 1/6 */
+    q = q * r + 0.5f;
+    float p = (q * (r * r) + r) + 1.0f;
+    int32_t k1 = k >> 1;
+    int32_t k2 = k - k1;
+    uint32_t b1 = ((uint32_t)k1 + 127u) << 23;
+    uint32_t b2 = ((uint32_t)k2 + 127u) << 23;
+    float s1, s2;
+    memcpy(&s1, &b1, sizeof s1);
+    memcpy(&s2, &b2, sizeof s2);
+    return (p * s1) * s2;
+}
+
+static inline double fnn_exp(double x)
+{
+    x = x > 710.0 ? 710.0 : x;
+    x = x < -746.0 ? -746.0 : x;
+    const double shifter = 6755399441055744.0;   /* 1.5 * 2^52 */
+    double kf = x * 1.4426950408889634074 + shifter;
+    double n = kf - shifter;
+    int64_t bits;
+    memcpy(&bits, &kf, sizeof bits);
+    int64_t k = (int64_t)((uint64_t)bits - UINT64_C(0x4338000000000000));
+    /* fdlibm's split of ln2: the high part has 21 trailing zero bits. */
+    double r = x - n * 6.93147180369123816490e-01;
+    r = r - n * 1.90821492927058770002e-10;
+    double q = 1.0 / 6227020800.0;         /* 1/13! */
+    q = q * r + 1.0 / 479001600.0;
+    q = q * r + 1.0 / 39916800.0;
+    q = q * r + 1.0 / 3628800.0;
+    q = q * r + 1.0 / 362880.0;
+    q = q * r + 1.0 / 40320.0;
+    q = q * r + 1.0 / 5040.0;
+    q = q * r + 1.0 / 720.0;
+    q = q * r + 1.0 / 120.0;
+    q = q * r + 1.0 / 24.0;
+    q = q * r + 1.0 / 6.0;
+    q = q * r + 0.5;
+    double p = (q * (r * r) + r) + 1.0;
+    int64_t k1 = k >> 1;
+    int64_t k2 = k - k1;
+    uint64_t b1 = ((uint64_t)k1 + 1023u) << 52;
+    uint64_t b2 = ((uint64_t)k2 + 1023u) << 52;
+    double s1, s2;
+    memcpy(&s1, &b1, sizeof s1);
+    memcpy(&s2, &b2, sizeof s2);
+    return (p * s1) * s2;
+}
+
+/* Span loops, instantiated once per element type. */
+#define FNN_T float
+#define FNN_SUF f32
+#define FNN_EXP fnn_expf
+#include "_spans.h"
+#undef FNN_T
+#undef FNN_SUF
+#undef FNN_EXP
+
+#define FNN_T double
+#define FNN_SUF f64
+#define FNN_EXP fnn_exp
+#include "_spans.h"
+#undef FNN_T
+#undef FNN_SUF
+#undef FNN_EXP
+
+#endif /* FASTNN_VECMATH_H */

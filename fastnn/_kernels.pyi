@@ -1,0 +1,60 @@
+# Signatures of the compiled kernel modules fastnn._kernels_baseline and
+# fastnn._kernels_avx2 (both built from _kernels.pxi).  The C types are in
+# the comments; `floating` is float32 or float64, the same for every array
+# argument of one call.  These functions trust their arguments: call the
+# validating functions in fastnn instead.
+import numpy as np
+from numpy.typing import NDArray
+
+_Float = NDArray[np.float32] | NDArray[np.float64]
+
+def openmp_enabled() -> bool: ...
+def openmp_max_threads() -> int: ...
+def cpu_has_avx2_fma() -> bool: ...
+def softmax_rows(
+    x: _Float,  # const floating[:, ::1], (N, C), C >= 1
+    out: _Float,  # floating[:, ::1], (N, C), may be x
+    log_output: bool,
+    n_threads: int,
+) -> None: ...
+def softmax_axis(
+    x: _Float,  # const floating[:, :, ::1], (outer, K, inner), K >= 1
+    out: _Float,  # floating[:, :, ::1]
+    log_output: bool,
+    n_threads: int,
+) -> None: ...
+def exp(x: _Float, out: _Float, n_threads: int = 1) -> None: ...  # floating[::1]
+def sigmoid(x: _Float, out: _Float, n_threads: int) -> None: ...  # floating[::1]
+def sigmoid_grad(s: _Float, out: _Float, n_threads: int) -> None: ...  # floating[::1]
+def sigmoid_backward(grad: _Float, s: _Float, out: _Float, n_threads: int) -> None: ...
+def check_labels(
+    target: NDArray[np.int64],  # const int64_t[::1], (N,)
+    n_classes: int,  # Py_ssize_t
+    ignore_index: int,  # int64_t
+    use_ignore: bool,
+    weight: NDArray[np.float64],  # const double[::1], (C,) or (0,) for no weights
+) -> tuple[int, float]: ...
+def xent_index_rows(
+    logits: _Float,  # const floating[:, ::1], (N, C)
+    target: NDArray[np.int64],  # const int64_t[::1], (N,)
+    weight: _Float,  # const floating[::1], (C,)
+    weighted: bool,
+    weight_sum: float,
+    smoothing: float,
+    ignore_index: int,
+    use_ignore: bool,
+    scale: float,
+    grad_out: _Float,  # floating[:, ::1], (N, C)
+    loss_out: NDArray[np.float64],  # double[::1], (N,)
+    n_threads: int,
+) -> None: ...
+def xent_prob_rows(
+    logits: _Float,  # const floating[:, ::1], (N, C)
+    target: _Float,  # const floating[:, ::1], (N, C)
+    weight: _Float,  # const floating[::1], (C,)
+    smoothing: float,
+    scale: float,
+    grad_out: _Float,  # floating[:, ::1], (N, C)
+    loss_out: NDArray[np.float64],  # double[::1], (N,)
+    n_threads: int,
+) -> None: ...

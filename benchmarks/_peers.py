@@ -1,0 +1,223 @@
+"""The kernels under test and their peers: textbook NumPy, PyTorch, SciPy.
+
+Each :class:`Kernel` knows how to make inputs for a shape and dtype, how many
+bytes one call must at least read and write, and how to build a zero-argument
+callable for every implementation.  Callables return their result (an array
+or a ``(loss, grad)`` pair) so that the runner can check, before timing, that
+every implementation computes the same thing.  Conversions such as
+``torch.from_numpy`` happen while building the callable, outside the timed
+region.
+
+The NumPy peers are the formulas people write by hand (and what
+``fastnn/_reference.py`` spells out in float64), evaluated in the input's
+dtype: ``e = exp(x - max); e / sum(e)`` and so on.
+"""
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+# ---------------------------------------------------------------------------
+# Optional peers
+# ---------------------------------------------------------------------------
+
+
+def import_torch():
+    """PyTorch, or None when it is not installed."""
+    try:
+        import torch
+        import torch.nn.functional  # noqa: F401  (loads F.cross_entropy)
+    except ImportError:
+        return None
+    return torch
+
+
+def import_scipy_special():
+    """``scipy.special``, or None when SciPy is not installed."""
+    try:
+        from scipy import special
+    except ImportError:
+        return None
+    return special
+
+
+# ---------------------------------------------------------------------------
+# Textbook NumPy implementations
+# ---------------------------------------------------------------------------
+
+
+def numpy_softmax(x):
+    e = np.exp(x - x.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def numpy_log_softmax(x):
+    shifted = x - x.max(axis=-1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+
+
+def numpy_softmax_cross_entropy(logits, labels):
+    """Mean cross-entropy over integer labels and its gradient."""
+    n = logits.shape[0]
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    e = np.exp(shifted)
+    total = e.sum(axis=1, keepdims=True)
+    rows = np.arange(n)
+    loss = -(shifted[rows, labels] - np.log(total[:, 0])).mean()
+    grad = e / total
+    grad[rows, labels] -= 1
+    grad /= n
+    return loss, grad
+
+
+def numpy_sigmoid(x):
+    return 1 / (1 + np.exp(-x))
+
+
+def numpy_sigmoid_backward(grad_out, s):
+    return grad_out * s * (1 - s)
+
+
+# ---------------------------------------------------------------------------
+# Kernel descriptions
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class Kernel:
+    """One fastnn kernel and how to benchmark it against its peers."""
+
+    name: str
+    make_inputs: Callable  # (shape, dtype, rng) -> dict of arrays
+    bytes_moved: Callable  # (inputs) -> least bytes read + written by one call
+    fastnn: Callable  # (fastnn, inputs) -> callable
+    numpy: Callable  # (inputs) -> callable
+    torch: Callable = None  # (torch, inputs) -> callable
+    scipy: Callable = None  # (scipy.special, inputs) -> callable
+
+
+def _logits(shape, dtype, rng):
+    # Standard-normal logits scaled so that rows are neither flat nor one-hot.
+    return {"x": (3 * rng.standard_normal(shape)).astype(dtype)}
+
+
+def _logits_and_labels(shape, dtype, rng):
+    n, c = shape
+    return {
+        "x": (3 * rng.standard_normal(shape)).astype(dtype),
+        "labels": rng.integers(0, c, size=n, dtype=np.int64),
+    }
+
+
+def _grad_and_sigmoid(shape, dtype, rng):
+    return {
+        "grad_out": rng.standard_normal(shape).astype(dtype),
+        "s": numpy_sigmoid(rng.standard_normal(shape)).astype(dtype),
+    }
+
+
+def _read_write(inputs):
+    """Bytes of one read and one write of ``x``."""
+    return 2 * inputs["x"].nbytes
+
+
+def _torch_cross_entropy(torch, inputs):
+    logits = torch.from_numpy(inputs["x"]).requires_grad_(True)
+    labels = torch.from_numpy(inputs["labels"])
+    cross_entropy = torch.nn.functional.cross_entropy
+    autograd_grad = torch.autograd.grad
+
+    def forward_backward():
+        loss = cross_entropy(logits, labels)
+        (grad,) = autograd_grad(loss, logits)
+        return loss, grad
+
+    return forward_backward
+
+
+def _torch_sigmoid_backward(torch, inputs):
+    grad_out = torch.from_numpy(inputs["grad_out"])
+    s = torch.from_numpy(inputs["s"])
+    aten = getattr(torch.ops.aten, "sigmoid_backward", None)
+    if aten is not None:
+        return lambda: aten(grad_out, s)
+    return lambda: grad_out * s * (1 - s)
+
+
+KERNELS = {
+    "softmax": Kernel(
+        name="softmax",
+        make_inputs=_logits,
+        bytes_moved=_read_write,
+        fastnn=lambda fastnn, d: lambda: fastnn.softmax(d["x"]),
+        numpy=lambda d: lambda: numpy_softmax(d["x"]),
+        torch=lambda torch, d: (lambda t: lambda: torch.softmax(t, dim=-1))(torch.from_numpy(d["x"])),
+        scipy=lambda special, d: lambda: special.softmax(d["x"], axis=-1),
+    ),
+    "log_softmax": Kernel(
+        name="log_softmax",
+        make_inputs=_logits,
+        bytes_moved=_read_write,
+        fastnn=lambda fastnn, d: lambda: fastnn.log_softmax(d["x"]),
+        numpy=lambda d: lambda: numpy_log_softmax(d["x"]),
+        torch=lambda torch, d: (lambda t: lambda: torch.log_softmax(t, dim=-1))(torch.from_numpy(d["x"])),
+        scipy=lambda special, d: lambda: special.log_softmax(d["x"], axis=-1),
+    ),
+    "softmax_cross_entropy": Kernel(
+        name="softmax_cross_entropy",
+        make_inputs=_logits_and_labels,
+        # Logits and labels read, gradient written.
+        bytes_moved=lambda d: 2 * d["x"].nbytes + d["labels"].nbytes,
+        fastnn=lambda fastnn, d: lambda: fastnn.softmax_cross_entropy(d["x"], d["labels"]),
+        numpy=lambda d: lambda: numpy_softmax_cross_entropy(d["x"], d["labels"]),
+        torch=_torch_cross_entropy,
+    ),
+    "sigmoid": Kernel(
+        name="sigmoid",
+        make_inputs=_logits,
+        bytes_moved=_read_write,
+        fastnn=lambda fastnn, d: lambda: fastnn.sigmoid(d["x"]),
+        numpy=lambda d: lambda: numpy_sigmoid(d["x"]),
+        torch=lambda torch, d: (lambda t: lambda: torch.sigmoid(t))(torch.from_numpy(d["x"])),
+        scipy=lambda special, d: lambda: special.expit(d["x"]),
+    ),
+    "sigmoid_backward": Kernel(
+        name="sigmoid_backward",
+        make_inputs=_grad_and_sigmoid,
+        # grad_out and s read, the input gradient written.
+        bytes_moved=lambda d: 3 * d["s"].nbytes,
+        fastnn=lambda fastnn, d: lambda: fastnn.sigmoid_backward(d["grad_out"], d["s"]),
+        numpy=lambda d: lambda: numpy_sigmoid_backward(d["grad_out"], d["s"]),
+        torch=_torch_sigmoid_backward,
+    ),
+}
+
+
+# ---------------------------------------------------------------------------
+# Agreement check (run once per case, before timing)
+# ---------------------------------------------------------------------------
+
+
+def to_numpy(result):
+    """A result as a tuple of float64 NumPy arrays, whatever produced it."""
+    parts = result if isinstance(result, tuple) else (result,)
+    out = []
+    for part in parts:
+        if hasattr(part, "detach"):  # a torch tensor
+            part = part.detach().numpy()
+        out.append(np.asarray(part, dtype=np.float64))
+    return tuple(out)
+
+
+def agree(result, expected, dtype):
+    """True when ``result`` matches ``expected`` to the dtype's precision.
+
+    The tolerance is loose on purpose (the test suite checks accuracy); this
+    only guards against timing implementations that compute different things.
+    """
+    rtol, atol = (1e-3, 1e-6) if np.dtype(dtype) == np.float32 else (1e-9, 1e-12)
+    got, want = to_numpy(result), to_numpy(expected)
+    return len(got) == len(want) and all(
+        g.shape == w.shape and np.allclose(g, w, rtol=rtol, atol=atol) for g, w in zip(got, want)
+    )

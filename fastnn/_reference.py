@@ -122,3 +122,107 @@ def softmax_cross_entropy(
         return np.sum(row_loss), row_grad
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.sum(row_loss) / denominator, row_grad / denominator
+
+
+# =============================================================================
+# Reference MLP (issue 3)
+#
+# A from-scratch NumPy twin of fastnn.MLP: the same network and parameter
+# layout, written as the textbook backpropagation with an explicit one-hot
+# target and explicit log-probabilities, computed in float64.  It shares no
+# code with fastnn/mlp.py, so the test comparing the two checks the layout,
+# the forward pass and every gradient independently.
+# =============================================================================
+
+
+def mlp_unpack(params, layer_sizes):
+    """Split a flat vector into ``[(W1, b1), (W2, b2), ...]`` (copies)."""
+    params = np.asarray(params, dtype=np.float64)
+    layers, offset = [], 0
+    for n_in, n_out in zip(layer_sizes[:-1], layer_sizes[1:]):
+        W = params[offset : offset + n_in * n_out].reshape(n_in, n_out).copy()
+        offset += n_in * n_out
+        b = params[offset : offset + n_out].copy()
+        offset += n_out
+        layers.append((W, b))
+    assert offset == params.size, "params does not match layer_sizes"
+    return layers
+
+
+def _mlp_activation(z, activation):
+    if activation == "sigmoid":
+        return sigmoid(z)
+    if activation == "tanh":
+        return np.tanh(z)
+    if activation == "relu":
+        return np.where(z > 0, z, 0.0)
+    raise ValueError(activation)
+
+
+def _mlp_activation_derivative(z, activation):
+    """Derivative of the activation at the pre-activation ``z``."""
+    if activation == "sigmoid":
+        s = sigmoid(z)
+        return s * (1.0 - s)
+    if activation == "tanh":
+        return 1.0 - np.tanh(z) ** 2
+    if activation == "relu":
+        return (z > 0).astype(np.float64)
+    raise ValueError(activation)
+
+
+def mlp_forward(params, X, layer_sizes, activation="sigmoid"):
+    """Class probabilities ``softmax(zL)`` of the network, in float64."""
+    X = np.asarray(X, dtype=np.float64)
+    layers = mlp_unpack(params, layer_sizes)
+    h = X
+    for W, b in layers[:-1]:
+        h = _mlp_activation(h @ W + b, activation)
+    W, b = layers[-1]
+    return softmax(h @ W + b, axis=1)
+
+
+def mlp_loss_and_grads(params, X, y, layer_sizes, activation="sigmoid", l2=0.0):
+    """Loss, flat parameter gradient and input gradient of the reference MLP.
+
+    ``J = -(1/N) sum_n sum_c Y[n, c] log softmax(zL)[n, c] + 0.5 l2 sum ||Wl||^2``
+    with ``Y`` the one-hot rows of integer labels ``y`` (N,) or the given
+    probabilities (N, Dy).  Returns ``(J, dJ/dparams, dJ/dX)``; the input
+    gradient leaves out the penalty, which does not depend on X.
+    """
+    X = np.asarray(X, dtype=np.float64)
+    n_samples = X.shape[0]
+    n_classes = layer_sizes[-1]
+    y = np.asarray(y)
+    if y.ndim == 1:
+        Y = np.zeros((n_samples, n_classes))
+        Y[np.arange(n_samples), y] = 1.0
+    else:
+        Y = np.asarray(y, dtype=np.float64)
+    layers = mlp_unpack(params, layer_sizes)
+
+    # Forward pass, keeping every pre-activation z and layer input a.
+    inputs, pre_activations = [X], []
+    for index, (W, b) in enumerate(layers):
+        z = inputs[-1] @ W + b
+        pre_activations.append(z)
+        if index < len(layers) - 1:
+            inputs.append(_mlp_activation(z, activation))
+    logp = log_softmax(pre_activations[-1], axis=1)
+    J = -np.sum(Y * logp) / n_samples + 0.5 * l2 * sum(np.sum(W * W) for W, _ in layers)
+
+    # Backward pass: delta = dJ/dz for the current layer.
+    delta = (np.exp(logp) * Y.sum(axis=1, keepdims=True) - Y) / n_samples
+    grads = []
+    for index in range(len(layers) - 1, -1, -1):
+        W, _ = layers[index]
+        grads.append((inputs[index].T @ delta + l2 * W, delta.sum(axis=0)))
+        dJ_dinput = delta @ W.T
+        if index > 0:
+            delta = dJ_dinput * _mlp_activation_derivative(pre_activations[index - 1], activation)
+    grads.reverse()
+    flat = np.concatenate([np.concatenate([gW.ravel(), gb]) for gW, gb in grads])
+    return J, flat, dJ_dinput
+
+
+__all__ += ["mlp_unpack", "mlp_forward", "mlp_loss_and_grads"]

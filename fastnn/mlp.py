@@ -77,9 +77,20 @@ def num_params(layer_sizes):
 
 
 # --- activations --------------------------------------------------------------
-# Each backward function takes the gradient with respect to the activation's
-# OUTPUT and the output itself: all three derivatives can be written through
-# the output, so the pre-activations never need to be kept.
+# Every function works in place on a buffer the caller owns (the fastnn
+# kernels accept an ``out`` that is exactly their input).  Each backward
+# function takes the gradient with respect to the activation's OUTPUT and the
+# output itself: all three derivatives can be written through the output, so
+# the pre-activations never need to be kept.
+
+
+def _sigmoid_forward(z):
+    return sigmoid(z, out=z)
+
+
+def _sigmoid_backward(grad_out, h):
+    # sigmoid'(z) = s (1 - s) with s = sigmoid(z) = h
+    return sigmoid_backward(grad_out, h, out=grad_out)
 
 
 def _tanh_forward(z):
@@ -88,7 +99,8 @@ def _tanh_forward(z):
 
 def _tanh_backward(grad_out, h):
     # tanh'(z) = 1 - tanh(z)^2
-    return grad_out * (1 - h * h)
+    grad_out *= 1 - h * h
+    return grad_out
 
 
 def _relu_forward(z):
@@ -97,11 +109,12 @@ def _relu_forward(z):
 
 def _relu_backward(grad_out, h):
     # The subgradient at 0 is taken as 0, like every mainstream library.
-    return grad_out * (h > 0)
+    grad_out *= h > 0
+    return grad_out
 
 
-_FORWARD = {"sigmoid": sigmoid, "tanh": _tanh_forward, "relu": _relu_forward}
-_BACKWARD = {"sigmoid": sigmoid_backward, "tanh": _tanh_backward, "relu": _relu_backward}
+_FORWARD = {"sigmoid": _sigmoid_forward, "tanh": _tanh_forward, "relu": _relu_forward}
+_BACKWARD = {"sigmoid": _sigmoid_backward, "tanh": _tanh_backward, "relu": _relu_backward}
 
 
 class MLP:

@@ -1,0 +1,374 @@
+"""fastnn.MLP and forward_backward_prop: layout, gradients, reference, dtypes, errors."""
+
+import numpy as np
+import pytest
+from scipy.optimize import check_grad
+
+import fastnn
+from fastnn import _reference
+
+SHAPES = {
+    "assignment-10-5-10": (10, 5, 10),
+    "tiny-2-3-2": (2, 3, 2),
+    "deep-20-16-8-4": (20, 16, 8, 4),
+    "logistic-6-3": (6, 3),
+}
+ACTIVATIONS = ["sigmoid", "tanh", "relu"]
+
+
+def make_problem(layer_sizes, target, n_samples=7, seed=0, activation="sigmoid"):
+    """A network, random parameters, inputs and targets of the requested kind."""
+    rng = np.random.default_rng(seed)
+    net = fastnn.MLP(layer_sizes, activation=activation)
+    # Normal draws larger than the initialisation push units away from 0,
+    # so the check also covers the curved parts of the activations.
+    params = rng.normal(scale=0.8, size=net.n_params)
+    X = rng.normal(size=(n_samples, layer_sizes[0]))
+    n_classes = layer_sizes[-1]
+    if target == "int":
+        y = rng.integers(0, n_classes, size=n_samples)
+    elif target == "onehot":
+        y = np.eye(n_classes)[rng.integers(0, n_classes, size=n_samples)]
+    else:  # soft, rows deliberately not normalised: sum_c y_c != 1
+        y = rng.uniform(0.0, 1.0, size=(n_samples, n_classes))
+    return net, params, X, y
+
+
+# --------------------------------------------------------------------------
+# Parameter count and layout
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("layer_sizes", list(SHAPES.values()), ids=list(SHAPES))
+def test_num_params_counts_weights_and_biases(layer_sizes):
+    expected = sum((a + 1) * b for a, b in zip(layer_sizes[:-1], layer_sizes[1:]))
+    assert fastnn.num_params(layer_sizes) == expected
+    assert fastnn.MLP(layer_sizes).n_params == expected
+
+
+def test_num_params_one_hidden_layer_formula():
+    # (Dx + 1) H + (H + 1) Dy, not Dx H + H Dy and not H.
+    Dx, H, Dy = 10, 5, 10
+    assert fastnn.num_params([Dx, H, Dy]) == (Dx + 1) * H + (H + 1) * Dy == 115
+
+
+@pytest.mark.parametrize(
+    "layer_sizes", [(3,), (), (3, 0, 2), (3, -1), (2.5, 2), (True, 2)],
+    ids=["one-size", "empty", "zero", "negative", "float", "bool"],
+)
+def test_num_params_rejects_bad_sizes(layer_sizes):
+    with pytest.raises(ValueError, match="layer"):
+        fastnn.num_params(layer_sizes)
+
+
+def test_unpack_is_row_major_in_assignment_order_and_returns_views():
+    net = fastnn.MLP((2, 3, 4))
+    params = np.arange(net.n_params, dtype=np.float64)
+    (W1, b1), (W2, b2) = net.unpack(params)
+    np.testing.assert_array_equal(W1, np.arange(6).reshape(2, 3))
+    np.testing.assert_array_equal(b1, [6, 7, 8])
+    np.testing.assert_array_equal(W2, np.arange(9, 21).reshape(3, 4))
+    np.testing.assert_array_equal(b2, [21, 22, 23, 24])
+    for view in (W1, b1, W2, b2):
+        assert np.shares_memory(view, params)
+    W2[1, 2] = -1.0
+    assert params[9 + 1 * 4 + 2] == -1.0
+
+
+@pytest.mark.parametrize("shape", [(114,), (116,), (115, 1)], ids=["short", "long", "2-D"])
+def test_unpack_rejects_wrong_shape(shape):
+    with pytest.raises(ValueError, match=r"\(115,\)"):
+        fastnn.MLP((10, 5, 10)).unpack(np.zeros(shape))
+
+
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+def test_init_params_reproducible_scaled_and_zero_biases(activation):
+    net = fastnn.MLP((30, 20, 5), activation=activation)
+    a, b = net.init_params(seed=3), net.init_params(seed=3)
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, net.init_params(seed=4))
+    (W1, b1), (W2, b2) = net.unpack(a)
+    assert not b1.any() and not b2.any()
+    glorot1 = np.sqrt(6 / 50)
+    bound1 = np.sqrt(6 / 30) if activation == "relu" else glorot1
+    assert np.abs(W1).max() <= bound1
+    assert np.abs(W1).max() > 0.9 * bound1  # uses the whole range, 600 draws
+    assert np.abs(W2).max() <= np.sqrt(6 / 25)
+
+
+@pytest.mark.parametrize("activation", ["sigmoid", "spline"], ids=["ok", "unknown"])
+def test_activation_is_validated(activation):
+    if activation == "spline":
+        with pytest.raises(ValueError, match="activation"):
+            fastnn.MLP((2, 2), activation=activation)
+    else:
+        assert fastnn.MLP((2, 2), activation=activation).activation == "sigmoid"
+
+
+# --------------------------------------------------------------------------
+# Gradients checked with scipy.optimize.check_grad (forward differences)
+# --------------------------------------------------------------------------
+
+
+# check_grad uses forward differences with step h = sqrt(eps) ~ 1.5e-8: each
+# coordinate carries a truncation error ~ h |f''| / 2 and a rounding error
+# ~ eps |f| / h, both ~ 1e-8 times the size of the loss.  Summed in a norm
+# over a few hundred coordinates that is up to ~1e-6 of the gradient's norm;
+# a real bug (a missing term, a wrong sign, a factor of N) is O(1e-2) or
+# more, as test_check_grad_criterion_catches_a_wrong_gradient shows.
+CHECK_GRAD_RTOL = 1e-5
+
+
+def relative_check_grad(func, grad, x0, *args):
+    """check_grad's absolute error divided by the gradient's norm."""
+    error = check_grad(func, grad, x0, *args)
+    return error / np.linalg.norm(grad(x0, *args))
+
+
+@pytest.mark.parametrize("l2", [0.0, 0.3], ids=["no-l2", "l2"])
+@pytest.mark.parametrize("target", ["int", "soft"])
+@pytest.mark.parametrize("layer_sizes", list(SHAPES.values()), ids=list(SHAPES))
+def test_param_grad_check_grad(layer_sizes, target, l2):
+    net, params, X, y = make_problem(layer_sizes, target)
+    # Forward differences with scipy's step sqrt(eps) ~ 1.5e-8 leave a
+    # truncation error of about 1e-8 relative to the gradient.
+    assert relative_check_grad(net.loss, net.grad, params, X, y, l2) < CHECK_GRAD_RTOL
+
+
+@pytest.mark.parametrize(
+    "bug", ["b1-gradient-dropped", "output-sign-flipped", "hidden-scaled-by-N"]
+)
+def test_check_grad_criterion_catches_a_wrong_gradient(bug):
+    net, params, X, y = make_problem((10, 5, 10), "int")
+    n_hidden_params = 10 * 5 + 5
+
+    def buggy_grad(p, X, y):
+        g = net.grad(p, X, y).copy()
+        if bug == "b1-gradient-dropped":
+            g[50:55] = 0.0
+        elif bug == "output-sign-flipped":
+            g[n_hidden_params:] *= -1
+        else:
+            g[:n_hidden_params] *= X.shape[0]
+        return g
+
+    assert relative_check_grad(net.loss, buggy_grad, params, X, y) > 100 * CHECK_GRAD_RTOL
+
+
+@pytest.mark.parametrize("activation", ["tanh", "relu"])
+@pytest.mark.parametrize("target", ["int", "soft"])
+def test_param_grad_check_grad_other_activations(activation, target):
+    net, params, X, y = make_problem((8, 6, 5, 3), target, activation=activation)
+    assert relative_check_grad(net.loss, net.grad, params, X, y, 0.1) < CHECK_GRAD_RTOL
+
+
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+@pytest.mark.parametrize("target", ["int", "soft"])
+@pytest.mark.parametrize("layer_sizes", list(SHAPES.values()), ids=list(SHAPES))
+def test_input_grad_check_grad(layer_sizes, target, activation):
+    net, params, X, y = make_problem(layer_sizes, target, activation=activation)
+    shape = X.shape
+
+    def loss_of_x(flat_x):
+        return net.loss(params, flat_x.reshape(shape), y)
+
+    def grad_of_x(flat_x):
+        return net.input_grad(params, flat_x.reshape(shape), y).ravel()
+
+    assert net.input_grad(params, X, y).shape == shape
+    assert relative_check_grad(loss_of_x, grad_of_x, X.ravel()) < CHECK_GRAD_RTOL
+
+
+def test_input_grad_ignores_l2_and_equals_delta1_times_W1_transpose():
+    # dJ/dX = delta1 W1^T for a linear first layer: check it by hand.
+    net, params, X, y = make_problem((4, 3), "int")
+    (W, b), = net.unpack(params)
+    probabilities = net.forward(params, X)
+    delta = (probabilities - np.eye(3)[y]) / X.shape[0]
+    np.testing.assert_allclose(net.input_grad(params, X, y), delta @ W.T, rtol=1e-12)
+
+
+# --------------------------------------------------------------------------
+# Properties of the loss
+# --------------------------------------------------------------------------
+
+
+def test_l2_penalises_weights_only():
+    net, params, X, y = make_problem((10, 5, 10), "int")
+    l2 = 0.25
+    loss0, grad0 = net.loss_and_grad(params, X, y)
+    loss1, grad1 = net.loss_and_grad(params, X, y, l2=l2)
+    layers = net.unpack(params)
+    penalty = 0.5 * l2 * sum(np.sum(W**2) for W, _ in layers)
+    np.testing.assert_allclose(loss1 - loss0, penalty, rtol=1e-12)
+    expected = np.concatenate([np.concatenate([l2 * W.ravel(), 0 * b]) for W, b in layers])
+    np.testing.assert_allclose(grad1 - grad0, expected, rtol=1e-12, atol=1e-15)
+
+
+def test_onehot_targets_equal_integer_targets():
+    net, params, X, y = make_problem((10, 5, 10), "int")
+    loss_int, grad_int = net.loss_and_grad(params, X, y)
+    loss_hot, grad_hot = net.loss_and_grad(params, X, np.eye(10)[y])
+    np.testing.assert_allclose(loss_hot, loss_int, rtol=1e-14)
+    np.testing.assert_allclose(grad_hot, grad_int, rtol=1e-13, atol=1e-16)
+
+
+def test_loss_is_mean_over_samples():
+    net, params, X, y = make_problem((10, 5, 10), "int", n_samples=6)
+    per_sample = [net.loss(params, X[i : i + 1], y[i : i + 1]) for i in range(6)]
+    np.testing.assert_allclose(net.loss(params, X, y), np.mean(per_sample), rtol=1e-14)
+
+
+def test_loss_and_grad_agree_with_loss_and_grad_methods():
+    net, params, X, y = make_problem((10, 5, 10), "soft")
+    loss, grad = net.loss_and_grad(params, X, y, 0.1)
+    assert isinstance(loss, float)
+    assert loss == net.loss(params, X, y, 0.1)
+    np.testing.assert_array_equal(grad, net.grad(params, X, y, 0.1))
+
+
+def test_inputs_are_not_modified():
+    net, params, X, y = make_problem((10, 5, 10), "soft")
+    copies = [a.copy() for a in (params, X, y)]
+    net.loss_and_grad(params, X, y, 0.1)
+    net.input_grad(params, X, y)
+    net.forward(params, X)
+    for original, copy in zip((params, X, y), copies):
+        np.testing.assert_array_equal(original, copy)
+
+
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+def test_saturated_network_stays_finite_without_warnings(activation):
+    # Huge pre-activations: sigmoid saturates to exactly 0/1, logits are
+    # ~1e4 apart.  The fused loss must not take log(0) (pytest turns any
+    # RuntimeWarning into an error here).
+    net, params, X, y = make_problem((10, 5, 10), "int", activation=activation)
+    loss, grad = net.loss_and_grad(params * 1e3, X * 1e3, y)
+    assert np.isfinite(loss) and np.all(np.isfinite(grad))
+    assert np.all(np.isfinite(net.input_grad(params * 1e3, X * 1e3, y)))
+
+
+def test_forward_rows_are_probabilities():
+    net, params, X, _ = make_problem((20, 16, 8, 4), "int")
+    probabilities = net.forward(params, X)
+    assert probabilities.shape == (X.shape[0], 4)
+    assert np.all(probabilities >= 0)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-14)
+
+
+# --------------------------------------------------------------------------
+# Against the from-scratch reference MLP
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+@pytest.mark.parametrize("target", ["int", "soft"])
+@pytest.mark.parametrize("layer_sizes", list(SHAPES.values()), ids=list(SHAPES))
+def test_matches_reference_mlp(layer_sizes, target, activation):
+    net, params, X, y = make_problem(layer_sizes, target, n_samples=11, activation=activation)
+    loss, grad = net.loss_and_grad(params, X, y, l2=0.05)
+    ref_loss, ref_grad, ref_input_grad = _reference.mlp_loss_and_grads(
+        params, X, y, layer_sizes, activation, l2=0.05
+    )
+    np.testing.assert_allclose(loss, ref_loss, rtol=1e-13)
+    np.testing.assert_allclose(grad, ref_grad, rtol=1e-11, atol=1e-15 * np.abs(ref_grad).max())
+    np.testing.assert_allclose(
+        net.input_grad(params, X, y), ref_input_grad,
+        rtol=1e-11, atol=1e-15 * np.abs(ref_input_grad).max(),
+    )
+    np.testing.assert_allclose(
+        net.forward(params, X), _reference.mlp_forward(params, X, layer_sizes, activation),
+        rtol=1e-13, atol=1e-300,
+    )
+
+
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+def test_float32_network_matches_float64_reference(activation):
+    layer_sizes = (20, 16, 8, 4)
+    net64, params, X, y = make_problem(layer_sizes, "int", n_samples=50, activation=activation)
+    net = fastnn.MLP(layer_sizes, activation=activation, dtype=np.float32)
+    loss, grad = net.loss_and_grad(params.astype(np.float32), X.astype(np.float32), y)
+    assert grad.dtype == np.float32
+    assert net.forward(params, X).dtype == np.float32
+    assert net.input_grad(params, X, y).dtype == np.float32
+    ref_loss, ref_grad, _ = _reference.mlp_loss_and_grads(
+        params.astype(np.float32), X.astype(np.float32), y, layer_sizes, activation
+    )
+    np.testing.assert_allclose(loss, ref_loss, rtol=1e-5)
+    # float32 keeps ~7 digits; sums over 50 samples lose about one more.
+    np.testing.assert_allclose(grad, ref_grad, rtol=1e-3, atol=1e-5 * np.abs(ref_grad).max())
+
+
+# --------------------------------------------------------------------------
+# Input validation
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "case, error, match",
+    [
+        ("X-wrong-width", ValueError, r"shape \(n_samples, 10\)"),
+        ("X-1-D", ValueError, r"shape \(n_samples, 10\)"),
+        ("X-strings", TypeError, "real numbers"),
+        ("y-out-of-range", ValueError, r"\[0, 10\)"),
+        ("y-negative", ValueError, r"\[0, 10\)"),
+        ("y-float-1-D", TypeError, "integer class indices"),
+        ("y-wrong-length", ValueError, "labels for"),
+        ("y-soft-wrong-width", ValueError, "probability targets"),
+        ("params-wrong-length", ValueError, r"\(115,\)"),
+        ("l2-negative", ValueError, "l2"),
+    ],
+)
+def test_invalid_inputs_raise_clear_errors(case, error, match):
+    net, params, X, y = make_problem((10, 5, 10), "int")
+    args = {"params": params, "X": X, "y": y, "l2": 0.0}
+    replacement = {
+        "X-wrong-width": ("X", X[:, :9]),
+        "X-1-D": ("X", X[0]),
+        "X-strings": ("X", X.astype(str)),
+        "y-out-of-range": ("y", np.where(y == y[0], 10, y)),
+        "y-negative": ("y", np.where(y == y[0], -1, y)),
+        "y-float-1-D": ("y", y.astype(float)),
+        "y-wrong-length": ("y", y[:-1]),
+        "y-soft-wrong-width": ("y", np.ones((X.shape[0], 9))),
+        "params-wrong-length": ("params", params[:-1]),
+        "l2-negative": ("l2", -1.0),
+    }[case]
+    args[replacement[0]] = replacement[1]
+    with pytest.raises(error, match=match):
+        net.loss_and_grad(args["params"], args["X"], args["y"], args["l2"])
+
+
+# --------------------------------------------------------------------------
+# forward_backward_prop (the assignment's signature)
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+def test_forward_backward_prop_matches_mlp(reduction):
+    dimensions = [10, 5, 10]
+    net, params, X, labels = make_problem(dimensions, "onehot", n_samples=20)
+    cost, grad = fastnn.forward_backward_prop(X, labels, params, dimensions, reduction=reduction)
+    loss, expected_grad = net.loss_and_grad(params, X, labels)
+    scale = 20 if reduction == "sum" else 1
+    np.testing.assert_allclose(cost, scale * loss, rtol=1e-14)
+    np.testing.assert_allclose(grad, scale * expected_grad, rtol=1e-14)
+
+
+def test_forward_backward_prop_passes_gradcheck_like_the_assignment():
+    dimensions = [10, 5, 10]
+    _, params, X, labels = make_problem(dimensions, "onehot", n_samples=20, seed=31415)
+    report = fastnn.gradcheck(
+        lambda p: fastnn.forward_backward_prop(X, labels, p, dimensions), params
+    )
+    assert report.n_checked == 115
+    assert report.max_rel_error < 1e-5
+
+
+def test_forward_backward_prop_rejects_bad_arguments():
+    dimensions = [10, 5, 10]
+    _, params, X, labels = make_problem(dimensions, "onehot")
+    with pytest.raises(ValueError, match="reduction"):
+        fastnn.forward_backward_prop(X, labels, params, dimensions, reduction="max")
+    with pytest.raises(ValueError, match=r"\(115,\)"):
+        fastnn.forward_backward_prop(X, labels, params[:100], dimensions)

@@ -452,6 +452,19 @@ def test_large_logits_are_stable(dtype, variant, rng):
     assert_matches_reference(loss, grad, -shifted, target, dtype, "none", None, 0.0, None)
 
 
+def test_all_rows_ignored(variant, rng):
+    # Nothing to average: the mean is nan (0/0, as in PyTorch and the
+    # reference), without a warning; "sum" and "none" are zeros.
+    logits, target, _, _ = make_problem(rng, "index")
+    target[:] = -100
+    loss, _ = fastnn.softmax_cross_entropy(logits, target, ignore_index=-100)
+    assert np.isnan(loss)
+    loss, grad = fastnn.softmax_cross_entropy(logits, target, ignore_index=-100, reduction="sum")
+    assert loss == 0 and (grad == 0).all()
+    loss, grad = fastnn.softmax_cross_entropy(logits, target, ignore_index=-100, reduction="none")
+    assert (loss == 0).all() and (grad == 0).all()
+
+
 # --------------------------------------------------------------------------
 # Inputs untouched, read-only inputs, empty batches
 # --------------------------------------------------------------------------

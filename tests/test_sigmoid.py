@@ -263,6 +263,29 @@ def test_in_place(dtype, x_layout, variant, rng, as_layout):
     np.testing.assert_array_equal(s, expected)
 
 
+@pytest.mark.parametrize("view", ["reversed", "transposed"])
+def test_out_aliasing_a_permuted_view_of_the_input(view, variant, rng):
+    x0 = rng.standard_normal((16, 16)) * 4
+    s0 = _reference.sigmoid(x0)
+    g0 = rng.standard_normal((16, 16))
+
+    def permuted(a):
+        return a[::-1, ::-1] if view == "reversed" else a.T
+
+    x = x0.copy()
+    assert fastnn.sigmoid(x, out=permuted(x)) is not None
+    assert_close_to_reference(permuted(x), s0, np.float64)
+
+    s = s0.copy()
+    fastnn.sigmoid_grad(s, out=permuted(s))
+    np.testing.assert_allclose(permuted(s), _reference.sigmoid_grad(s0), rtol=1e-15)
+
+    g, s = g0.copy(), s0.copy()
+    fastnn.sigmoid_backward(g, s, out=permuted(s))
+    np.testing.assert_allclose(permuted(s), _reference.sigmoid_backward(g0, s0), rtol=1e-15)
+    np.testing.assert_array_equal(g, g0)
+
+
 @pytest.mark.parametrize("dtype", FLOATS, ids=FLOAT_IDS)
 def test_inputs_not_modified(dtype, variant, rng):
     x = (rng.standard_normal((6, 7)) * 5).astype(dtype)

@@ -163,6 +163,19 @@ def test_row_lengths_around_vector_width(name, dtype, variant, rng):
 
 @pytest.mark.parametrize("name", KERNELS)
 @pytest.mark.parametrize("dtype", FLOATS, ids=["float32", "float64"])
+def test_non_last_axis_every_inner_size(name, dtype, variant, rng):
+    # A reduction down a strided axis keeps the contiguous axis in the vector
+    # lanes: every inner size from 1 to 70 exercises full and partial blocks.
+    for inner in range(1, 71):
+        for length in (1, 3, 17):
+            x = random_logits(rng, (2, length, inner), dtype)
+            check_against_reference(name, KERNELS[name][0](x, axis=1), x, dtype, axis=1)
+        x = random_logits(rng, (5, inner), dtype)
+        check_against_reference(name, KERNELS[name][0](x, axis=0), x, dtype, axis=0)
+
+
+@pytest.mark.parametrize("name", KERNELS)
+@pytest.mark.parametrize("dtype", FLOATS, ids=["float32", "float64"])
 @pytest.mark.parametrize("scale", [0.01, 30.0, 300.0], ids=["narrow", "wide", "underflowing"])
 def test_dynamic_range(name, dtype, scale, variant, rng):
     # "underflowing": most exp(x - max) underflow to subnormals or zero.
@@ -470,6 +483,21 @@ def test_out_overlapping_input_view(name, variant, rng):
     assert np.shares_memory(result, x)
     check_against_reference(name, result, x0, np.float64)
     check_against_reference(name, x.T, x0, np.float64)
+
+
+@pytest.mark.parametrize("name", KERNELS)
+@pytest.mark.parametrize("view", ["rows_reversed", "columns_reversed", "both_reversed"])
+@pytest.mark.parametrize("axis", [0, -1])
+def test_out_aliasing_a_permuted_view_of_the_input(name, view, axis, variant, rng):
+    # out shares memory with x but element i of out is not element i of x:
+    # the kernel must not overwrite input it still has to read.
+    x0 = random_logits(rng, (12, 9), np.float64)
+    x = x0.copy()
+    index = {"rows_reversed": np.s_[::-1], "columns_reversed": np.s_[:, ::-1], "both_reversed": np.s_[::-1, ::-1]}[view]
+    out = x[index]
+    result = KERNELS[name][0](x, axis=axis, out=out)
+    assert result is out
+    check_against_reference(name, out, x0, np.float64, axis=axis)
 
 
 @pytest.mark.parametrize("name", KERNELS)

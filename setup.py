@@ -1,8 +1,8 @@
 """Build script for fastnn's compiled kernels.
 
-The kernels in ``fastnn/_kernels.pxi`` are compiled twice on x86-64: once for
-the baseline instruction set (``_kernels_baseline``) and once with AVX2 and FMA
-enabled (``_kernels_avx2``).  ``fastnn._dispatch`` picks the best variant the
+The kernels in ``fastnn/_kernels.pxi`` are compiled three times on x86-64:
+for the baseline instruction set (``_kernels_baseline``), with AVX2 and FMA
+(``_kernels_avx2``) and with AVX-512 (``_kernels_avx512``).  ``fastnn._dispatch`` picks the best variant the
 running CPU supports at import time, so one wheel is fast on modern machines
 and still runs on old ones.  Other architectures get the baseline only.
 
@@ -79,7 +79,8 @@ class BuildExt(build_ext):
         print(f"fastnn: building {'with' if openmp_ok else 'without'} OpenMP", file=sys.stderr)
         for ext in self.extensions:
             if is_msvc:
-                ext.extra_compile_args = ["/O2"] + (["/arch:AVX2"] if ext.name.endswith("_avx2") else [])
+                arch = {"avx2": ["/arch:AVX2"], "avx512": ["/arch:AVX512"]}
+                ext.extra_compile_args = ["/O2"] + arch.get(ext.name.rsplit("_", 1)[-1], [])
             if openmp_ok:
                 ext.extra_compile_args += openmp_flags
                 ext.extra_link_args += openmp_flags
@@ -93,6 +94,11 @@ def make_extensions():
     variants = {"baseline": []}
     if _is_x86_64():
         variants["avx2"] = ["-mavx2", "-mfma"]
+        # 512-bit vectors nearly halve the time of the exp on CPUs that have
+        # them (measured on AMD Zen 4); gcc would otherwise prefer 256 bits.
+        variants["avx512"] = variants["avx2"] + [
+            "-mavx512f", "-mavx512bw", "-mavx512dq", "-mavx512vl", "-mprefer-vector-width=512"
+        ]
     extensions = [
         Extension(
             f"fastnn._kernels_{name}",

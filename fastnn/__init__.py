@@ -17,6 +17,10 @@ __version__ = "0.1.0"
 from ._config import get_num_threads, set_num_threads, show_config
 from .activations import log_softmax, sigmoid, sigmoid_backward, sigmoid_grad, softmax
 from .losses import softmax_cross_entropy
+from .mlp import MLP, forward_backward_prop, num_params
+from .gradcheck import GradientCheckError, gradcheck
+from .classifier import MLPClassifier
+from . import datasets
 
 __all__ = [
     "softmax",
@@ -28,4 +32,11 @@ __all__ = [
     "set_num_threads",
     "get_num_threads",
     "show_config",
+    "MLP",
+    "num_params",
+    "forward_backward_prop",
+    "gradcheck",
+    "GradientCheckError",
+    "MLPClassifier",
+    "datasets",
 ]

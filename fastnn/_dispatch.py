@@ -22,12 +22,19 @@ from contextlib import contextmanager
 
 from . import _kernels_baseline
 
+# Each variant with the check that the CPU can run it, slowest first.
+_CANDIDATES = (
+    ("avx2", _kernels_baseline.cpu_has_avx2_fma),
+    ("avx512", _kernels_baseline.cpu_has_avx512),
+)
+
 _variants = {"baseline": _kernels_baseline}
-if _kernels_baseline.cpu_has_avx2_fma():
-    try:
-        _variants["avx2"] = importlib.import_module("fastnn._kernels_avx2")
-    except ImportError:  # not built on this architecture
-        pass
+for _name, _cpu_supports in _CANDIDATES:
+    if _cpu_supports():
+        try:
+            _variants[_name] = importlib.import_module(f"fastnn._kernels_{_name}")
+        except ImportError:  # not built for this architecture
+            pass
 
 available = tuple(_variants)
 

@@ -25,8 +25,13 @@ ctypedef fused floating:
 cdef extern from "_vecmath.h" nogil:
     int fnn_have_openmp()
     int fnn_cpu_has_avx2_fma()
+    int fnn_cpu_has_avx512()
     int omp_get_max_threads()
     int FNN_MAX_COLS
+    int FNN_SHORT_ROW
+    int FNN_SOFTMAX
+    int FNN_LOG_SOFTMAX
+    int FNN_EXP_SHIFTED
 
     float fnn_max_f32(const float *x, Py_ssize_t n)
     double fnn_max_f64(const double *x, Py_ssize_t n)
@@ -36,8 +41,10 @@ cdef extern from "_vecmath.h" nogil:
     double fnn_exp_sum_f64(const double *x, double shift, Py_ssize_t n)
     void fnn_scale_f32(float *y, float factor, Py_ssize_t n)
     void fnn_scale_f64(double *y, double factor, Py_ssize_t n)
-    void fnn_subtract_f32(const float *x, float c, float *out, Py_ssize_t n)
-    void fnn_subtract_f64(const double *x, double c, double *out, Py_ssize_t n)
+    void fnn_log_softmax_finish_f32(const float *x, float shift, float log_sum, float *out,
+                                    Py_ssize_t n)
+    void fnn_log_softmax_finish_f64(const double *x, double shift, double log_sum, double *out,
+                                    Py_ssize_t n)
     void fnn_exp_span_f32(const float *x, float *out, Py_ssize_t n)
     void fnn_exp_span_f64(const double *x, double *out, Py_ssize_t n)
     void fnn_sigmoid_span_f32(const float *x, float *out, Py_ssize_t n)
@@ -61,9 +68,13 @@ cdef extern from "_vecmath.h" nogil:
     void fnn_soft_target_grad_f64(double *grad, double a, double b, const double *t,
                                   const double *w, double keep, double spread, Py_ssize_t n)
     void fnn_softmax_columns_f32(const float *x, float *out, Py_ssize_t K, Py_ssize_t stride,
-                                 Py_ssize_t w, int log_output)
+                                 Py_ssize_t w, int mode, float *max_out, double *sum_out)
     void fnn_softmax_columns_f64(const double *x, double *out, Py_ssize_t K, Py_ssize_t stride,
-                                 Py_ssize_t w, int log_output)
+                                 Py_ssize_t w, int mode, double *max_out, double *sum_out)
+    void fnn_softmax_short_rows_f32(const float *x, float *out, Py_ssize_t rows, Py_ssize_t C,
+                                    int mode, float *max_out, double *sum_out)
+    void fnn_softmax_short_rows_f64(const double *x, double *out, Py_ssize_t rows, Py_ssize_t C,
+                                    int mode, double *max_out, double *sum_out)
 
 # Elements per parallel work item for elementwise kernels: large enough to
 # amortise scheduling, small enough to balance two threads on 1e5 elements.
@@ -73,6 +84,10 @@ cdef enum:
 # K rows the block (K * 128 bytes) stays in L2 across its three passes.
 cdef enum:
     COLUMN_BLOCK_BYTES = 128
+# Rows per work item when rows are short (the transposed-block kernels take
+# up to FNN_MAX_COLS rows; keep the two equal).
+cdef enum:
+    SHORT_ROW_BLOCK = 64
 
 
 # ---------------------------------------------------------------------------
@@ -108,12 +123,12 @@ cdef inline void span_scale(floating *y, floating factor, Py_ssize_t n) noexcept
         fnn_scale_f64(y, factor, n)
 
 
-cdef inline void span_subtract(const floating *x, floating c, floating *out,
-                               Py_ssize_t n) noexcept nogil:
+cdef inline void span_log_softmax_finish(const floating *x, floating shift, floating log_sum,
+                                         floating *out, Py_ssize_t n) noexcept nogil:
     if floating is float:
-        fnn_subtract_f32(x, c, out, n)
+        fnn_log_softmax_finish_f32(x, shift, log_sum, out, n)
     else:
-        fnn_subtract_f64(x, c, out, n)
+        fnn_log_softmax_finish_f64(x, shift, log_sum, out, n)
 
 
 cdef inline double span_weighted_shifted_sum(const floating *z, floating shift, const floating *w,
@@ -170,24 +185,32 @@ cdef inline void softmax_row(const floating *x, floating *out, Py_ssize_t n) noe
 cdef inline void log_softmax_row(const floating *x, floating *out, Py_ssize_t n) noexcept nogil:
     cdef floating m = span_max(x, n)
     cdef double s = span_exp_sum(x, m, n)
-    span_subtract(x, <floating>(m + log(s)), out, n)
+    span_log_softmax_finish(x, m, <floating>log(s), out, n)
 
 
 cdef inline void softmax_columns(const floating *x, floating *out, Py_ssize_t K, Py_ssize_t stride,
-                                 Py_ssize_t width, bint log_output) noexcept nogil:
+                                 Py_ssize_t width, int mode) noexcept nogil:
     if floating is float:
-        fnn_softmax_columns_f32(x, out, K, stride, width, log_output)
+        fnn_softmax_columns_f32(x, out, K, stride, width, mode, NULL, NULL)
     else:
-        fnn_softmax_columns_f64(x, out, K, stride, width, log_output)
+        fnn_softmax_columns_f64(x, out, K, stride, width, mode, NULL, NULL)
 
 
-cdef inline double xent_index_row(const floating *z, int64_t label, floating *grad, Py_ssize_t C,
-                                  const floating *weight, bint weighted, double weight_sum,
-                                  double smoothing, double scale) noexcept nogil:
-    # Loss -sum_c q_c log p_c with q = w * ((1 - eps) onehot(label) + eps / C);
-    # its gradient is p * sum(q) - q, written in the pass that computes exp.
-    cdef floating m = span_max(z, C)
-    cdef double s = span_exp_store_sum(z, m, grad, C)
+cdef inline void softmax_short_rows(const floating *x, floating *out, Py_ssize_t rows, Py_ssize_t C,
+                                    int mode, floating *max_out, double *sum_out) noexcept nogil:
+    if floating is float:
+        fnn_softmax_short_rows_f32(x, out, rows, C, mode, max_out, sum_out)
+    else:
+        fnn_softmax_short_rows_f64(x, out, rows, C, mode, max_out, sum_out)
+
+
+cdef inline double xent_index_finish(const floating *z, int64_t label, floating *grad,
+                                     Py_ssize_t C, floating m, double s, const floating *weight,
+                                     bint weighted, double weight_sum, double smoothing,
+                                     double scale) noexcept nogil:
+    # grad holds exp(z - m) and s its sum.  Loss -sum_c q_c log p_c with
+    # q = w * ((1 - eps) onehot(label) + eps / C); its gradient is
+    # p * sum(q) - q, so grad only needs rescaling and one subtraction.
     cdef double log_s = log(s)
     cdef double w_label = weight[label] if weighted else 1.0
     cdef double keep = 1.0 - smoothing
@@ -205,11 +228,10 @@ cdef inline double xent_index_row(const floating *z, int64_t label, floating *gr
     return loss
 
 
-cdef inline double xent_prob_row(const floating *z, const floating *target, floating *grad,
-                                 Py_ssize_t C, const floating *weight, double smoothing,
-                                 double scale) noexcept nogil:
-    cdef floating m = span_max(z, C)
-    cdef double s = span_exp_store_sum(z, m, grad, C)
+cdef inline double xent_prob_finish(const floating *z, const floating *target, floating *grad,
+                                    Py_ssize_t C, floating m, double s, const floating *weight,
+                                    double smoothing, double scale) noexcept nogil:
+    # grad holds exp(z - m) and s its sum; q = w * ((1 - eps) target + eps / C).
     cdef floating keep = <floating>(1.0 - smoothing)
     cdef floating spread = <floating>(smoothing / C)
     cdef double q_sum, qz_sum
@@ -222,6 +244,70 @@ cdef inline double xent_prob_row(const floating *z, const floating *target, floa
         fnn_soft_target_grad_f64(grad, scale * q_sum / s, scale, target, weight, keep, spread, C)
     # -sum q (z - m - log s)
     return q_sum * log(s) - qz_sum
+
+
+cdef inline Py_ssize_t rows_per_block(Py_ssize_t C) noexcept nogil:
+    # Short rows go through the transposed-block kernels 64 at a time; long
+    # rows one at a time, so that even a few rows spread over the threads.
+    return SHORT_ROW_BLOCK if C <= FNN_SHORT_ROW else 1
+
+
+cdef inline void softmax_block(const floating *x, floating *out, Py_ssize_t rows, Py_ssize_t C,
+                               int mode) noexcept nogil:
+    cdef Py_ssize_t i
+    if C <= FNN_SHORT_ROW:
+        softmax_short_rows(x, out, rows, C, mode, NULL, NULL)
+    elif mode == FNN_LOG_SOFTMAX:
+        for i in range(rows):
+            log_softmax_row(x + i * C, out + i * C, C)
+    else:
+        for i in range(rows):
+            softmax_row(x + i * C, out + i * C, C)
+
+
+cdef inline void xent_index_block(const floating *z, const int64_t *labels, floating *grad,
+                                  double *loss, Py_ssize_t rows, Py_ssize_t C,
+                                  const floating *weight, bint weighted, double weight_sum,
+                                  double smoothing, int64_t ignore_index, bint use_ignore,
+                                  double scale) noexcept nogil:
+    cdef floating m[SHORT_ROW_BLOCK]
+    cdef double s[SHORT_ROW_BLOCK]
+    cdef bint short_rows = C <= FNN_SHORT_ROW
+    cdef Py_ssize_t i
+    cdef int64_t label
+    if short_rows:
+        softmax_short_rows(z, grad, rows, C, FNN_EXP_SHIFTED, m, s)
+    for i in range(rows):
+        label = labels[i]
+        # Ignored rows, and (defensively: check_labels has rejected them
+        # already) out-of-range labels, never index the gradient.
+        if (use_ignore and label == ignore_index) or label < 0 or label >= C:
+            memset(grad + i * C, 0, C * sizeof(floating))
+            loss[i] = 0.0
+            continue
+        if not short_rows:
+            m[i] = span_max(z + i * C, C)
+            s[i] = span_exp_store_sum(z + i * C, m[i], grad + i * C, C)
+        loss[i] = xent_index_finish(z + i * C, label, grad + i * C, C, m[i], s[i], weight,
+                                    weighted, weight_sum, smoothing, scale)
+
+
+cdef inline void xent_prob_block(const floating *z, const floating *target, floating *grad,
+                                 double *loss, Py_ssize_t rows, Py_ssize_t C,
+                                 const floating *weight, double smoothing,
+                                 double scale) noexcept nogil:
+    cdef floating m[SHORT_ROW_BLOCK]
+    cdef double s[SHORT_ROW_BLOCK]
+    cdef bint short_rows = C <= FNN_SHORT_ROW
+    cdef Py_ssize_t i
+    if short_rows:
+        softmax_short_rows(z, grad, rows, C, FNN_EXP_SHIFTED, m, s)
+    for i in range(rows):
+        if not short_rows:
+            m[i] = span_max(z + i * C, C)
+            s[i] = span_exp_store_sum(z + i * C, m[i], grad + i * C, C)
+        loss[i] = xent_prob_finish(z + i * C, target + i * C, grad + i * C, C, m[i], s[i],
+                                   weight, smoothing, scale)
 
 
 # ---------------------------------------------------------------------------
@@ -243,27 +329,32 @@ def cpu_has_avx2_fma():
     return bool(fnn_cpu_has_avx2_fma())
 
 
+def cpu_has_avx512():
+    """True when the running CPU and OS support AVX-512 F, BW, DQ and VL (and AVX2, FMA)."""
+    return bool(fnn_cpu_has_avx512())
+
+
 def softmax_rows(const floating[:, ::1] x,   # IN (N, C), C >= 1
                  floating[:, ::1] out,       # OUT (N, C), may be x
                  bint log_output,
                  int n_threads):
     """Softmax (or log-softmax) of every row of a C-contiguous matrix."""
-    cdef Py_ssize_t i, n_rows = x.shape[0], n_cols = x.shape[1]
+    cdef Py_ssize_t n_rows = x.shape[0], C = x.shape[1]
+    cdef Py_ssize_t block = rows_per_block(C)
+    cdef Py_ssize_t n_blocks = (n_rows + block - 1) // block
+    cdef Py_ssize_t b, start
+    cdef int mode = FNN_LOG_SOFTMAX if log_output else FNN_SOFTMAX
     if n_rows == 0:
         return
     if n_threads <= 1:
         with nogil:
-            for i in range(n_rows):
-                if log_output:
-                    log_softmax_row(&x[i, 0], &out[i, 0], n_cols)
-                else:
-                    softmax_row(&x[i, 0], &out[i, 0], n_cols)
+            for b in range(n_blocks):
+                start = b * block
+                softmax_block(&x[start, 0], &out[start, 0], min(block, n_rows - start), C, mode)
     else:
-        for i in prange(n_rows, nogil=True, schedule="static", num_threads=n_threads):
-            if log_output:
-                log_softmax_row(&x[i, 0], &out[i, 0], n_cols)
-            else:
-                softmax_row(&x[i, 0], &out[i, 0], n_cols)
+        for b in prange(n_blocks, nogil=True, schedule="static", num_threads=n_threads):
+            start = b * block
+            softmax_block(&x[start, 0], &out[start, 0], min(block, n_rows - start), C, mode)
 
 
 def softmax_axis(const floating[:, :, ::1] x,   # IN (outer, K, inner), K >= 1
@@ -275,6 +366,7 @@ def softmax_axis(const floating[:, :, ::1] x,   # IN (outer, K, inner), K >= 1
     cdef Py_ssize_t width = COLUMN_BLOCK_BYTES // sizeof(floating)
     cdef Py_ssize_t n_blocks = (inner + width - 1) // width
     cdef Py_ssize_t item, o, c0
+    cdef int mode = FNN_LOG_SOFTMAX if log_output else FNN_SOFTMAX
     if outer == 0 or inner == 0:
         return
     if n_threads <= 1:
@@ -283,14 +375,14 @@ def softmax_axis(const floating[:, :, ::1] x,   # IN (outer, K, inner), K >= 1
                 o = item // n_blocks
                 c0 = (item % n_blocks) * width
                 softmax_columns(&x[o, 0, c0], &out[o, 0, c0], K, inner,
-                                min(width, inner - c0), log_output)
+                                min(width, inner - c0), mode)
     else:
         for item in prange(outer * n_blocks, nogil=True, schedule="static",
                            num_threads=n_threads):
             o = item // n_blocks
             c0 = (item % n_blocks) * width
             softmax_columns(&x[o, 0, c0], &out[o, 0, c0], K, inner,
-                            min(width, inner - c0), log_output)
+                            min(width, inner - c0), mode)
 
 
 cdef void elementwise(int op,
@@ -362,43 +454,6 @@ def check_labels(const int64_t[::1] target,  # IN (N,)
     return first_bad, denominator
 
 
-cdef inline void xent_index_dispatch(const floating *z, int64_t label, floating *grad,
-                                     Py_ssize_t C, const floating *weight, bint weighted,
-                                     double weight_sum, double smoothing, int64_t ignore_index,
-                                     bint use_ignore, double scale,
-                                     double *loss) noexcept nogil:
-    # Ignored rows, and (defensively: check_labels has rejected them already)
-    # out-of-range labels, never index the gradient.
-    if (use_ignore and label == ignore_index) or label < 0 or label >= C:
-        memset(grad, 0, C * sizeof(floating))
-        loss[0] = 0.0
-    else:
-        loss[0] = xent_index_row(z, label, grad, C, weight, weighted, weight_sum, smoothing, scale)
-
-
-def xent_prob_rows(const floating[:, ::1] logits,   # IN (N, C), C >= 1
-                   const floating[:, ::1] target,   # IN (N, C) probabilities
-                   const floating[::1] weight,      # IN (C,)
-                   double smoothing,
-                   double scale,
-                   floating[:, ::1] grad_out,       # OUT (N, C)
-                   double[::1] loss_out,            # OUT (N,)
-                   int n_threads):
-    """Fused softmax cross-entropy with probability targets: loss and gradient."""
-    cdef Py_ssize_t i, n_rows = logits.shape[0], C = logits.shape[1]
-    if n_rows == 0:
-        return
-    if n_threads <= 1:
-        with nogil:
-            for i in range(n_rows):
-                loss_out[i] = xent_prob_row(&logits[i, 0], &target[i, 0], &grad_out[i, 0], C,
-                                            &weight[0], smoothing, scale)
-    else:
-        for i in prange(n_rows, nogil=True, schedule="static", num_threads=n_threads):
-            loss_out[i] = xent_prob_row(&logits[i, 0], &target[i, 0], &grad_out[i, 0], C,
-                                        &weight[0], smoothing, scale)
-
-
 def xent_index_rows(const floating[:, ::1] logits,   # IN (N, C), C >= 1
                     const int64_t[::1] target,       # IN (N,), checked by check_labels
                     const floating[::1] weight,      # IN (C,)
@@ -412,17 +467,52 @@ def xent_index_rows(const floating[:, ::1] logits,   # IN (N, C), C >= 1
                     double[::1] loss_out,            # OUT (N,) unscaled row losses
                     int n_threads):
     """Fused softmax cross-entropy with class-index targets: loss and gradient."""
-    cdef Py_ssize_t i, n_rows = logits.shape[0], C = logits.shape[1]
+    cdef Py_ssize_t n_rows = logits.shape[0], C = logits.shape[1]
+    cdef Py_ssize_t block = rows_per_block(C)
+    cdef Py_ssize_t n_blocks = (n_rows + block - 1) // block
+    cdef Py_ssize_t b, start
     if n_rows == 0:
         return
     if n_threads <= 1:
         with nogil:
-            for i in range(n_rows):
-                xent_index_dispatch(&logits[i, 0], target[i], &grad_out[i, 0], C, &weight[0],
-                                    weighted, weight_sum, smoothing, ignore_index, use_ignore,
-                                    scale, &loss_out[i])
+            for b in range(n_blocks):
+                start = b * block
+                xent_index_block(&logits[start, 0], &target[start], &grad_out[start, 0],
+                                 &loss_out[start], min(block, n_rows - start), C, &weight[0],
+                                 weighted, weight_sum, smoothing, ignore_index, use_ignore, scale)
     else:
-        for i in prange(n_rows, nogil=True, schedule="static", num_threads=n_threads):
-            xent_index_dispatch(&logits[i, 0], target[i], &grad_out[i, 0], C, &weight[0],
-                                weighted, weight_sum, smoothing, ignore_index, use_ignore,
-                                scale, &loss_out[i])
+        for b in prange(n_blocks, nogil=True, schedule="static", num_threads=n_threads):
+            start = b * block
+            xent_index_block(&logits[start, 0], &target[start], &grad_out[start, 0],
+                             &loss_out[start], min(block, n_rows - start), C, &weight[0],
+                             weighted, weight_sum, smoothing, ignore_index, use_ignore, scale)
+
+
+def xent_prob_rows(const floating[:, ::1] logits,   # IN (N, C), C >= 1
+                   const floating[:, ::1] target,   # IN (N, C) probabilities
+                   const floating[::1] weight,      # IN (C,)
+                   double smoothing,
+                   double scale,
+                   floating[:, ::1] grad_out,       # OUT (N, C)
+                   double[::1] loss_out,            # OUT (N,)
+                   int n_threads):
+    """Fused softmax cross-entropy with probability targets: loss and gradient."""
+    cdef Py_ssize_t n_rows = logits.shape[0], C = logits.shape[1]
+    cdef Py_ssize_t block = rows_per_block(C)
+    cdef Py_ssize_t n_blocks = (n_rows + block - 1) // block
+    cdef Py_ssize_t b, start
+    if n_rows == 0:
+        return
+    if n_threads <= 1:
+        with nogil:
+            for b in range(n_blocks):
+                start = b * block
+                xent_prob_block(&logits[start, 0], &target[start, 0], &grad_out[start, 0],
+                                &loss_out[start], min(block, n_rows - start), C, &weight[0],
+                                smoothing, scale)
+    else:
+        for b in prange(n_blocks, nogil=True, schedule="static", num_threads=n_threads):
+            start = b * block
+            xent_prob_block(&logits[start, 0], &target[start, 0], &grad_out[start, 0],
+                            &loss_out[start], min(block, n_rows - start), C, &weight[0],
+                            smoothing, scale)

@@ -14,10 +14,6 @@
 #define FNN_CAT(a, b) FNN_CAT_(a, b)
 #define FNN_FN(name) FNN_CAT(name, FNN_SUF)
 
-/* Widest block of columns the column kernels handle at once. */
-#ifndef FNN_MAX_COLS
-#define FNN_MAX_COLS 64
-#endif
 
 /* Largest of x[0..n), n >= 1.  nan may or may not win here; the exp pass
  * that follows turns any nan of the span into a nan sum either way. */
@@ -30,26 +26,62 @@ static inline FNN_T FNN_FN(fnn_max)(const FNN_T *x, ptrdiff_t n)
     return m;
 }
 
-/* out[j] = exp(x[j] - shift); returns the sum of out.  out may be x. */
-static inline double FNN_FN(fnn_exp_store_sum)(const FNN_T *x, FNN_T shift, FNN_T *out, ptrdiff_t n)
+/* Sum of y[0..n) in double.  FNN_LANES independent accumulators hide the
+ * latency of the vector adds, which one accumulator chain would expose. */
+#define FNN_LANES 8
+static inline double FNN_FN(fnn_sum)(const FNN_T *y, ptrdiff_t n)
 {
-    double s = 0.0;
-    FNN_SIMD_SUM(s)
-    for (ptrdiff_t j = 0; j < n; j++) {
-        FNN_T e = FNN_EXP(x[j] - shift);
-        out[j] = e;
-        s += e;
+    double acc[FNN_LANES] = {0.0};
+    ptrdiff_t j = 0;
+    for (; j + FNN_LANES <= n; j += FNN_LANES) {
+        FNN_SIMD
+        for (int l = 0; l < FNN_LANES; l++)
+            acc[l] += y[j + l];
     }
+    double s = 0.0;
+    for (; j < n; j++)
+        s += y[j];
+    for (int l = 0; l < FNN_LANES; l++)
+        s += acc[l];
     return s;
 }
 
-/* Sum of exp(x[j] - shift). */
+/* out[j] = exp(x[j] - shift); returns the sum of out.  out may be x.
+ * Summing in a second pass over out (still in cache) is faster than
+ * converting to double inside the exp loop. */
+static inline double FNN_FN(fnn_exp_store_sum)(const FNN_T *x, FNN_T shift, FNN_T *out, ptrdiff_t n)
+{
+    FNN_SIMD
+    for (ptrdiff_t j = 0; j < n; j++)
+        out[j] = FNN_EXP(x[j] - shift);
+    return FNN_FN(fnn_sum)(out, n);
+}
+
+/* Sum of exp(x[j] - shift), without storing: partial sums of
+ * FNN_FLUSH_EVERY elements per lane are kept in FNN_T, then moved to double,
+ * which bounds their rounding error to about 16 ulp of FNN_T. */
+#define FNN_FLUSH_EVERY 16
 static inline double FNN_FN(fnn_exp_sum)(const FNN_T *x, FNN_T shift, ptrdiff_t n)
 {
+    double total[2 * FNN_LANES] = {0.0};
+    ptrdiff_t j = 0;
+    const ptrdiff_t block = 2 * FNN_LANES * FNN_FLUSH_EVERY;
+    for (; j + block <= n; j += block) {
+        FNN_T acc[2 * FNN_LANES] = {0};
+        for (ptrdiff_t b = 0; b < block; b += 2 * FNN_LANES) {
+            FNN_SIMD
+            for (int l = 0; l < 2 * FNN_LANES; l++)
+                acc[l] += FNN_EXP(x[j + b + l] - shift);
+        }
+        for (int l = 0; l < 2 * FNN_LANES; l++)
+            total[l] += acc[l];
+    }
     double s = 0.0;
     FNN_SIMD_SUM(s)
-    for (ptrdiff_t j = 0; j < n; j++)
-        s += FNN_EXP(x[j] - shift);
+    for (ptrdiff_t t = j; t < n; t++)
+        s += FNN_EXP(x[t] - shift);
+    for (int l = 0; l < 2 * FNN_LANES; l++)
+        s += total[l];
     return s;
 }
 
@@ -61,12 +93,15 @@ static inline void FNN_FN(fnn_scale)(FNN_T *y, FNN_T factor, ptrdiff_t n)
         y[j] *= factor;
 }
 
-/* out[j] = x[j] - c.  out may be x. */
-static inline void FNN_FN(fnn_subtract)(const FNN_T *x, FNN_T c, FNN_T *out, ptrdiff_t n)
+/* out[j] = (x[j] - shift) - log_sum.  Subtracting the shift first keeps
+ * the error at the size of the result: m + log_sum, rounded at the
+ * magnitude of a large m, would lose the low bits of log_sum.  out may be x. */
+static inline void FNN_FN(fnn_log_softmax_finish)(const FNN_T *x, FNN_T shift, FNN_T log_sum,
+                                                  FNN_T *out, ptrdiff_t n)
 {
     FNN_SIMD
     for (ptrdiff_t j = 0; j < n; j++)
-        out[j] = x[j] - c;
+        out[j] = (x[j] - shift) - log_sum;
 }
 
 static inline void FNN_FN(fnn_exp_span)(const FNN_T *x, FNN_T *out, ptrdiff_t n)
@@ -153,12 +188,14 @@ static inline void FNN_FN(fnn_soft_target_grad)(FNN_T *grad, FNN_T a, FNN_T b, c
         grad[j] = grad[j] * a - b * (w[j] * (t[j] * keep + spread));
 }
 
-/* Softmax (or log-softmax) over k of the columns x[k * stride + c], c < w,
- * for a block of w <= FNN_MAX_COLS adjacent columns: the reduction runs down
- * the strided axis while the vector lanes run along the contiguous one, so a
- * non-last axis needs no transposed copy. */
+/* Softmax over k of the columns x[k * stride + c], c < w, for a block of
+ * w <= FNN_MAX_COLS adjacent columns: the reduction runs down the strided
+ * axis while the vector lanes run along the contiguous one, so a non-last
+ * axis needs no transposed copy.  out may be x.  For FNN_EXP_SHIFTED,
+ * max_out[c] and sum_out[c] receive each column's max and sum of exps. */
 static inline void FNN_FN(fnn_softmax_columns)(const FNN_T *x, FNN_T *out, ptrdiff_t K,
-                                               ptrdiff_t stride, ptrdiff_t w, int log_output)
+                                               ptrdiff_t stride, ptrdiff_t w, int mode,
+                                               FNN_T *max_out, double *sum_out)
 {
     FNN_T m[FNN_MAX_COLS];
     double s[FNN_MAX_COLS];
@@ -173,7 +210,7 @@ static inline void FNN_FN(fnn_softmax_columns)(const FNN_T *x, FNN_T *out, ptrdi
         for (ptrdiff_t c = 0; c < w; c++)
             m[c] = row[c] > m[c] ? row[c] : m[c];
     }
-    if (!log_output) {
+    if (mode != FNN_LOG_SOFTMAX) {
         for (ptrdiff_t k = 0; k < K; k++) {
             const FNN_T *row = x + k * stride;
             FNN_T *orow = out + k * stride;
@@ -183,6 +220,13 @@ static inline void FNN_FN(fnn_softmax_columns)(const FNN_T *x, FNN_T *out, ptrdi
                 orow[c] = e;
                 s[c] += e;
             }
+        }
+        if (mode == FNN_EXP_SHIFTED) {
+            for (ptrdiff_t c = 0; c < w; c++) {
+                max_out[c] = m[c];
+                sum_out[c] = s[c];
+            }
+            return;
         }
         for (ptrdiff_t c = 0; c < w; c++)
             factor[c] = (FNN_T)(1.0 / s[c]);
@@ -200,15 +244,33 @@ static inline void FNN_FN(fnn_softmax_columns)(const FNN_T *x, FNN_T *out, ptrdi
                 s[c] += FNN_EXP(row[c] - m[c]);
         }
         for (ptrdiff_t c = 0; c < w; c++)
-            factor[c] = (FNN_T)((double)m[c] + log(s[c]));
+            factor[c] = (FNN_T)log(s[c]);
         for (ptrdiff_t k = 0; k < K; k++) {
             const FNN_T *row = x + k * stride;
             FNN_T *orow = out + k * stride;
             FNN_SIMD
             for (ptrdiff_t c = 0; c < w; c++)
-                orow[c] = row[c] - factor[c];
+                orow[c] = (row[c] - m[c]) - factor[c];
         }
     }
+}
+
+/* The column kernel applied to `rows` <= FNN_MAX_COLS short rows of
+ * length C <= FNN_SHORT_ROW: a row of 10 classes fills barely one vector,
+ * so the block is transposed into a scratch buffer where the vector lanes
+ * run across rows instead.  out may be x. */
+static inline void FNN_FN(fnn_softmax_short_rows)(const FNN_T *x, FNN_T *out, ptrdiff_t rows,
+                                                  ptrdiff_t C, int mode, FNN_T *max_out,
+                                                  double *sum_out)
+{
+    FNN_T block[FNN_SHORT_ROW * FNN_MAX_COLS];
+    for (ptrdiff_t i = 0; i < rows; i++)
+        for (ptrdiff_t c = 0; c < C; c++)
+            block[c * rows + i] = x[i * C + c];
+    FNN_FN(fnn_softmax_columns)(block, block, C, rows, rows, mode, max_out, sum_out);
+    for (ptrdiff_t i = 0; i < rows; i++)
+        for (ptrdiff_t c = 0; c < C; c++)
+            out[i * C + c] = block[c * rows + i];
 }
 
 #undef FNN_FN

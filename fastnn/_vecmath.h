@@ -56,6 +56,20 @@ static inline int fnn_cpu_has_avx2_fma(void)
 #endif
 }
 
+/* Whether this CPU (and its OS) can run the AVX-512 build (F, BW, DQ, VL on
+ * top of AVX2 and FMA). */
+static inline int fnn_cpu_has_avx512(void)
+{
+#if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
+    __builtin_cpu_init();
+    return fnn_cpu_has_avx2_fma() && __builtin_cpu_supports("avx512f")
+           && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq")
+           && __builtin_cpu_supports("avx512vl");
+#else
+    return 0;
+#endif
+}
+
 static inline float fnn_expf(float x)
 {
     /* Beyond these bounds the result is 0 or inf anyway; comparisons are
@@ -129,6 +143,16 @@ static inline double fnn_exp(double x)
     memcpy(&s2, &b2, sizeof s2);
     return (p * s1) * s2;
 }
+
+/* Widest block of columns the column kernels handle at once, and the
+ * longest row the short-row (transposed block) kernels take. */
+#define FNN_MAX_COLS 64
+#define FNN_SHORT_ROW 16
+
+/* What the column kernels write: the softmax, the log-softmax, or the
+ * unnormalised exp(x - max) together with each column's max and sum (the
+ * cross-entropy finishes those itself). */
+enum { FNN_SOFTMAX = 0, FNN_LOG_SOFTMAX = 1, FNN_EXP_SHIFTED = 2 };
 
 /* Span loops, instantiated once per element type. */
 #define FNN_T float

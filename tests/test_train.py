@@ -169,3 +169,17 @@ def test_make_spirals_is_seeded_and_noise_free_at_zero():
 def test_make_spirals_rejects_bad_arguments(kwargs):
     with pytest.raises(ValueError):
         make_spirals(**{"n_samples": 10, "n_classes": 2, "noise": 0.1, **kwargs})
+
+
+def test_example_script_runs(capsys):
+    import pathlib
+    import runpy
+
+    script = pathlib.Path(__file__).resolve().parent.parent / "examples" / "train_mlp.py"
+    if not script.exists():
+        pytest.skip("examples/ is not next to the tests")
+    runpy.run_path(str(script), run_name="__main__")
+    output = capsys.readouterr().out
+    accuracy = float(next(line for line in output.splitlines() if line.startswith("Held-out")).split()[2])
+    assert accuracy >= 0.95
+    assert "Gradient check: max relative error" in output

@@ -64,6 +64,9 @@ def overlaps_elsewhere(a, b):
 
 def contiguous_order(*arrays):
     """'C' or 'F' when every array is contiguous in that order, else None."""
+    if len(arrays) == 1:
+        flags = arrays[0].flags
+        return "C" if flags.c_contiguous else "F" if flags.f_contiguous else None
     if all(a.flags.c_contiguous for a in arrays):
         return "C"
     if all(a.flags.f_contiguous for a in arrays):
@@ -73,5 +76,6 @@ def contiguous_order(*arrays):
 
 def empty_like_layout(x, dtype=None):
     """A new array shaped like ``x``: Fortran order when ``x`` is, else C."""
-    order = "F" if x.flags.f_contiguous and not x.flags.c_contiguous else "C"
+    flags = x.flags
+    order = "F" if flags.f_contiguous and not flags.c_contiguous else "C"
     return np.empty(x.shape, dtype=x.dtype if dtype is None else dtype, order=order)

@@ -5,6 +5,8 @@ kernels can run on without copying (C order, or Fortran order through the
 transpose), allocates the result and calls the active kernel variant.
 """
 
+import math
+
 import numpy as np
 from numpy.lib.array_utils import normalize_axis_index
 
@@ -23,35 +25,44 @@ __all__ = ["softmax", "log_softmax", "sigmoid", "sigmoid_grad", "sigmoid_backwar
 
 
 def _check_axis(axis, ndim, func):
+    if type(axis) is int and axis == -1 and ndim:  # the default, without the general checks
+        return ndim - 1
     if isinstance(axis, (bool, np.bool_)) or not isinstance(axis, (int, np.integer)):
         raise TypeError(f"{func}: axis must be an integer, got {axis!r}")
     return normalize_axis_index(int(axis), ndim, msg_prefix=func)
 
 
-def _run_softmax(x, result, axis, log_output):
-    """Softmax of ``x`` along ``axis`` into ``result`` (same shape and dtype)."""
+def _run_softmax(x, result, axis, log_output, fresh):
+    """Softmax of ``x`` along ``axis`` into ``result`` (same shape and dtype).
+
+    ``fresh`` says ``result`` was just allocated by ``empty_like_layout(x)``,
+    so it has ``x``'s layout and shares no memory with it.
+    """
     order = contiguous_order(x)
     if order is None:
         x, order = np.ascontiguousarray(x), "C"
+        fresh = False
     if order == "F":
         # The transpose of a Fortran-ordered array is C-ordered: same kernels,
         # mirrored axis, no copy.
         x, result, axis = x.T, result.T, x.ndim - 1 - axis
-    if result.flags.c_contiguous and not overlaps_elsewhere(x, result):
+    if fresh or (result.flags.c_contiguous and not overlaps_elsewhere(x, result)):
         buffer = result
     else:
         buffer = np.empty(x.shape, dtype=x.dtype)
     shape = x.shape
-    outer = int(np.prod(shape[:axis], dtype=np.int64))
-    inner = int(np.prod(shape[axis + 1 :], dtype=np.int64))
     n_threads = threads_for(x.size)
-    if inner == 1:
-        rows = (outer, shape[axis])
-        _dispatch.kernels.softmax_rows(x.reshape(rows), buffer.reshape(rows), log_output, n_threads)
+    if axis == len(shape) - 1:
+        if len(shape) != 2:
+            rows = (math.prod(shape[:-1]), shape[-1])
+            x, buffer_view = x.reshape(rows), buffer.reshape(rows)
+        else:
+            buffer_view = buffer
+        _dispatch.kernels.softmax_rows(x, buffer_view, log_output, n_threads)
     else:
         # A non-last axis: reduce down the strided axis with the contiguous
         # one in the vector lanes, instead of transposing a copy.
-        blocks = (outer, shape[axis], inner)
+        blocks = (math.prod(shape[:axis]), shape[axis], math.prod(shape[axis + 1 :]))
         _dispatch.kernels.softmax_axis(
             x.reshape(blocks), buffer.reshape(blocks), log_output, n_threads
         )
@@ -62,12 +73,15 @@ def _run_softmax(x, result, axis, log_output):
 def _softmax_family(x, axis, out, where, log_output, func):
     x = as_float_array(x, "x", func)
     axis = _check_axis(axis, x.ndim, func)
-    check_out(out, x.shape, x.dtype, func)
-    result = empty_like_layout(x) if out is None else out
+    if out is None:
+        result = empty_like_layout(x)
+    else:
+        check_out(out, x.shape, x.dtype, func)
+        result = out
     if x.size == 0:
         return result
     if where is None:
-        _run_softmax(x, result, axis, log_output)
+        _run_softmax(x, result, axis, log_output, out is None)
         return result
 
     where = np.asarray(where)
@@ -82,7 +96,7 @@ def _softmax_family(x, axis, out, where, log_output, func):
     # A masked entry is an entry at -inf: probability exactly 0, and it
     # cannot be the row maximum unless the whole row is masked.
     masked = np.where(mask, x, x.dtype.type(-np.inf))
-    _run_softmax(masked, result, axis, log_output)
+    _run_softmax(masked, result, axis, log_output, False)
     # Rows with nothing to normalise would be 0/0 = nan; the "safe softmax"
     # convention gives them probability 0 (log-probability -inf) instead.
     empty_rows = ~np.any(mask, axis=axis, keepdims=True)
@@ -198,11 +212,16 @@ def _elementwise(kernel_name, func, out, names, *arrays):
     arrays = [as_float_array(a, name, func) for a, name in zip(arrays, names)]
     if len(arrays) == 2:
         check_same_shape(arrays[0], arrays[1], names[0], names[1], func)
-    dtype = np.result_type(*arrays)
-    arrays = [a.astype(dtype, copy=False) for a in arrays]
+        dtype = np.result_type(*arrays)
+        arrays = [a.astype(dtype, copy=False) for a in arrays]
     first = arrays[0]
-    check_out(out, first.shape, dtype, func)
-    result = empty_like_layout(first) if out is None else out
+    if out is None:
+        # A fresh result follows the inputs' layout (C unless they are all
+        # Fortran-ordered) and overlaps nothing.
+        result = empty_like_layout(first)
+    else:
+        check_out(out, first.shape, first.dtype, func)
+        result = out
     if first.size == 0:
         return result
     order = contiguous_order(*arrays)
@@ -210,8 +229,8 @@ def _elementwise(kernel_name, func, out, names, *arrays):
         arrays, order = [np.ascontiguousarray(a) for a in arrays], "C"
     flat_inputs = [a.ravel(order=order) for a in arrays]
     in_order = result.flags.c_contiguous if order == "C" else result.flags.f_contiguous
-    direct = in_order and not any(overlaps_elsewhere(a, result) for a in arrays)
-    flat_result = result.ravel(order=order) if direct else np.empty(first.size, dtype=dtype)
+    direct = in_order and (out is None or not any(overlaps_elsewhere(a, out) for a in arrays))
+    flat_result = result.ravel(order=order) if direct else np.empty(first.size, dtype=first.dtype)
     getattr(_dispatch.kernels, kernel_name)(*flat_inputs, flat_result, threads_for(first.size))
     if not direct:
         np.copyto(result, flat_result.reshape(first.shape, order=order))

@@ -1,5 +1,7 @@
 """The fused softmax cross-entropy: validation, allocation, dispatch."""
 
+from functools import lru_cache
+
 import numpy as np
 
 from . import _dispatch
@@ -11,6 +13,15 @@ __all__ = ["softmax_cross_entropy"]
 _FUNC = "softmax_cross_entropy"
 _REDUCTIONS = ("mean", "sum", "none")
 _INT64_MAX = np.iinfo(np.int64).max
+_NO_WEIGHTS = np.empty(0, dtype=np.float64)
+
+
+@lru_cache(maxsize=16)
+def _unit_weights(n_classes, dtype):
+    """Read-only ones, the class weights when none are given."""
+    ones = np.ones(n_classes, dtype=dtype)
+    ones.flags.writeable = False
+    return ones
 
 
 def _check_index_target(target, n_rows, n_classes, ignore_index):
@@ -142,13 +153,15 @@ def softmax_cross_entropy(
     if not 0.0 <= smoothing <= 1.0:
         raise ValueError(f"{_FUNC}: label_smoothing must lie in [0, 1], got {label_smoothing!r}")
     if weight is None:
-        w = np.ones(n_classes, dtype=z.dtype)
+        w = _unit_weights(n_classes, z.dtype)
+        weight_sum = float(n_classes)
     else:
         w = np.ascontiguousarray(as_float_array(weight, "weight", _FUNC), dtype=z.dtype)
         if w.shape != (n_classes,):
             raise ValueError(
                 f"{_FUNC}: weight must have shape ({n_classes},), one per class, got {w.shape}"
             )
+        weight_sum = float(np.sum(w, dtype=np.float64))
     if ignore_index is not None and (
         isinstance(ignore_index, (bool, np.bool_))
         or not isinstance(ignore_index, (int, np.integer))
@@ -169,13 +182,13 @@ def softmax_cross_entropy(
             n_classes,
             ignore,
             use_ignore,
-            np.empty(0) if weight is None else w.astype(np.float64),
+            _NO_WEIGHTS if weight is None else w.astype(np.float64),
         )
         if bad_row >= 0:
             raise _label_error(labels, bad_row, n_classes, ignore_index)
         scale = 1.0 / denominator if reduction == "mean" and denominator else 1.0
         kernels.xent_index_rows(
-            z, labels, w, weight is not None, float(np.sum(w, dtype=np.float64)), smoothing,
+            z, labels, w, weight is not None, weight_sum, smoothing,
             ignore, use_ignore, scale, grad, row_loss, n_threads,
         )
     elif target.ndim == 2:

@@ -87,7 +87,7 @@ class Context:
         self.special = import_scipy_special()
         self.threads = args.threads
         self.max_threads = max(args.threads)
-        self.budget = args.budget if args.budget is not None else (0.03 if args.quick else 0.2)
+        self.budget = args.budget if args.budget is not None else (0.05 if args.quick else 0.2)
         self.records = []  # one dict per timed (case, implementation)
         self.sections = {}  # per-section summaries, for the targets and JSON
         self.rng = np.random.default_rng(12345)
@@ -168,6 +168,14 @@ def machine_info(ctx):
         info["numpy_blas"] = np.show_config(mode="dicts")["Build Dependencies"]["blas"]["name"]
     except Exception:
         info["numpy_blas"] = None
+    try:
+        from threadpoolctl import threadpool_info
+
+        info["threadpools"] = [
+            {k: pool.get(k) for k in ("user_api", "internal_api", "num_threads", "filepath")} for pool in threadpool_info()
+        ]
+    except ImportError:
+        info["threadpools"] = None
     if ctx.special is not None:
         import scipy
 
@@ -938,7 +946,7 @@ def parse_args(argv=None):
     parser.add_argument("--threads", type=lambda s: [int(n) for n in s.split(",")], default=[1, 2],
                         help="thread counts for the kernel tables (default: 1,2)")
     parser.add_argument("--budget", type=float, default=None,
-                        help="seconds of repeats per implementation and case (default 0.2, 0.03 with --quick)")
+                        help="seconds of repeats per implementation and case (default 0.2, 0.05 with --quick)")
     parser.add_argument("--no-torch", action="store_true", help="do not compare against PyTorch even if installed")
     parser.add_argument("--exp-sweep", action="store_true",
                         help="also sweep float32 exp over all 2^32 inputs (every 64th with --quick)")

@@ -380,6 +380,8 @@ class MLP:
         loss = float(loss)
         if l2:
             loss += 0.5 * l2 * sum(float(np.vdot(W, W)) for W, _ in layers)
+        if not (want_param_grad or want_input_grad):
+            return loss, None, None
 
         grad = np.empty(self.n_params, dtype=self.dtype) if want_param_grad else None
         grad_layers = self.unpack(grad) if want_param_grad else None

@@ -104,7 +104,7 @@ static inline void FNN_FN(fnn_log_softmax_finish)(const FNN_T *x, FNN_T shift, F
         out[j] = (x[j] - shift) - log_sum;
 }
 
-static inline void FNN_FN(fnn_exp_span)(const FNN_T *x, FNN_T *out, ptrdiff_t n)
+FNN_NOINLINE static void FNN_FN(fnn_exp_span)(const FNN_T *x, FNN_T *out, ptrdiff_t n)
 {
     FNN_SIMD
     for (ptrdiff_t j = 0; j < n; j++)
@@ -113,7 +113,7 @@ static inline void FNN_FN(fnn_exp_span)(const FNN_T *x, FNN_T *out, ptrdiff_t n)
 
 /* The logistic function through exp(-|x|), which never overflows:
  * 1 / (1 + e) for x >= 0 and e / (1 + e) for x < 0. */
-static inline void FNN_FN(fnn_sigmoid_span)(const FNN_T *x, FNN_T *out, ptrdiff_t n)
+FNN_NOINLINE static void FNN_FN(fnn_sigmoid_span)(const FNN_T *x, FNN_T *out, ptrdiff_t n)
 {
     FNN_SIMD
     for (ptrdiff_t j = 0; j < n; j++) {
@@ -125,14 +125,14 @@ static inline void FNN_FN(fnn_sigmoid_span)(const FNN_T *x, FNN_T *out, ptrdiff_
     }
 }
 
-static inline void FNN_FN(fnn_sigmoid_grad_span)(const FNN_T *s, FNN_T *out, ptrdiff_t n)
+FNN_NOINLINE static void FNN_FN(fnn_sigmoid_grad_span)(const FNN_T *s, FNN_T *out, ptrdiff_t n)
 {
     FNN_SIMD
     for (ptrdiff_t j = 0; j < n; j++)
         out[j] = s[j] * ((FNN_T)1 - s[j]);
 }
 
-static inline void FNN_FN(fnn_sigmoid_backward_span)(const FNN_T *grad, const FNN_T *s, FNN_T *out,
+FNN_NOINLINE static void FNN_FN(fnn_sigmoid_backward_span)(const FNN_T *grad, const FNN_T *s, FNN_T *out,
                                                      ptrdiff_t n)
 {
     FNN_SIMD

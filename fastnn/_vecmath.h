@@ -43,6 +43,15 @@ static inline int omp_get_max_threads(void) { return 1; }
 #define FNN_SIMD_SUM(var) FNN_PRAGMA(omp simd reduction(+:var))
 #define FNN_SIMD_MAX(var) FNN_PRAGMA(omp simd reduction(max:var))
 
+/* The elementwise span loops are called once per chunk of thousands of
+ * elements: kept out of line, each is vectorised once in its own function
+ * rather than again (or not) in every caller it would be inlined into. */
+#if defined(__GNUC__) || defined(__clang__)
+#define FNN_NOINLINE __attribute__((noinline))
+#else
+#define FNN_NOINLINE
+#endif
+
 static inline int fnn_have_openmp(void) { return FNN_HAVE_OPENMP; }
 
 /* Whether this CPU (and its OS) can run the AVX2+FMA build of the kernels. */

@@ -5,6 +5,7 @@ Usage::
     python benchmarks/exp_accuracy.py                  # all 2^32 bit patterns
     python benchmarks/exp_accuracy.py --stride 64      # every 64th pattern
     python benchmarks/exp_accuracy.py --variant avx2   # a specific compiled variant
+    python benchmarks/exp_accuracy.py --variant all    # every variant this CPU runs
 
 Every float32 bit pattern (both signs, zeros, subnormals, normals, infinities
 and NaNs) goes through ``fastnn._dispatch.kernels.exp(x, out)``, the
@@ -257,19 +258,31 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--stride", type=int, default=1, help="test every STRIDE-th bit pattern (power of two)")
     parser.add_argument("--variant", default="dispatch",
-                        help="'dispatch' (what fastnn uses on this CPU) or a compiled variant such as baseline, avx2")
+                        help="'dispatch' (what fastnn uses on this CPU), a compiled variant (baseline, avx2, ...) "
+                        "or 'all' (every variant this CPU can run)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--json", metavar="PATH", help="also write the summary as JSON")
     args = parser.parse_args(argv)
-    result = sweep(stride=args.stride, variant=args.variant, workers=args.workers, verbose=True)
-    print_report(result)
+    if args.variant == "all":
+        load_exp("dispatch")
+        from fastnn import _dispatch
+
+        variants = list(_dispatch.available)
+    else:
+        variants = [args.variant]
+    results, ok = [], True
+    for variant in variants:
+        result = sweep(stride=args.stride, variant=variant, workers=args.workers, verbose=True)
+        print_report(result)
+        passed = result["max_ulp"] <= 2 and result["special_mismatches"] == 0
+        print(f"  verdict: {'PASS' if passed else 'MISS'} (target: within 2 ulp, no inf/NaN/zero mismatch)")
+        results.append(result)
+        ok = ok and passed
     if args.json:
         import json
 
         with open(args.json, "w") as f:
-            json.dump(result, f, indent=1)
-    ok = result["max_ulp"] <= 2 and result["special_mismatches"] == 0
-    print(f"  verdict: {'PASS' if ok else 'MISS'} (target: within 2 ulp, no inf/NaN/zero mismatch)")
+            json.dump(results if len(results) > 1 else results[0], f, indent=1)
     return 0 if ok else 1
 
 

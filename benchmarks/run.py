@@ -51,10 +51,16 @@ SECTIONS = ["kernels", "bandwidth", "scaling", "axis0", "latency", "threads", "m
 
 
 def import_fastnn():
-    """Import fastnn, falling back to the repository root (in-place builds)."""
+    """Import fastnn; when it is not installed, try the repository root (in-place build).
+
+    Only a missing package triggers the fallback: an installed fastnn that
+    fails to import is reported as it is, not masked by the source tree.
+    """
     try:
         import fastnn
-    except ImportError:
+    except ModuleNotFoundError as exc:
+        if exc.name != "fastnn":
+            raise
         sys.path.insert(0, REPO)
         try:
             import fastnn
@@ -122,14 +128,18 @@ class Context:
 
 
 def cpu_model():
+    """The CPU's model name, with its family/model numbers (VMs often hide the name)."""
+    fields = {}
     try:
         with open("/proc/cpuinfo") as f:
             for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
+                key, _, value = line.partition(":")
+                fields.setdefault(key.strip(), value.strip())
     except OSError:
         pass
-    return platform.processor() or platform.machine()
+    if "model name" not in fields:
+        return platform.processor() or platform.machine()
+    return f"{fields['model name']} (family {fields.get('cpu family', '?')}, model {fields.get('model', '?')})"
 
 
 def cpu_flags():
@@ -549,16 +559,21 @@ def probe_thread_pool(ctx):
     """Count OS threads in a fresh interpreter before/after small and large calls."""
     if not os.path.isdir("/proc/self/task"):
         return None
-    env = dict(os.environ)
+    # Run from the directory that holds the fastnn imported here, so that the
+    # child imports the same one (with -c, the working directory comes first
+    # on sys.path, and a source checkout there would shadow an installed fastnn).
     root = os.path.dirname(os.path.dirname(os.path.abspath(ctx.fastnn.__file__)))
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
     try:
         proc = subprocess.run(
-            [sys.executable, "-c", POOL_PROBE], env=env, capture_output=True, text=True, timeout=120
+            [sys.executable, "-c", POOL_PROBE], cwd=root, capture_output=True, text=True, timeout=120
         )
-        return json.loads(proc.stdout.strip().splitlines()[-1])
-    except Exception as exc:  # report, do not crash the run
+    except (OSError, subprocess.TimeoutExpired) as exc:
         return {"error": f"{type(exc).__name__}: {exc}"}
+    try:
+        return json.loads(proc.stdout.strip().splitlines()[-1])
+    except (IndexError, ValueError):
+        last = proc.stderr.strip().splitlines()[-1:] or ["no output"]
+        return {"error": f"exit status {proc.returncode}: {last[0]}"}
 
 
 def section_threads(ctx):

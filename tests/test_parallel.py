@@ -4,6 +4,7 @@ pool, and external thread limits (OMP_NUM_THREADS, threadpoolctl) apply."""
 import os
 import subprocess
 import sys
+import tempfile
 import textwrap
 
 import numpy as np
@@ -24,11 +25,14 @@ def restore_threads():
 
 def run_python(code, **env):
     environment = dict(os.environ, **env)
+    # Run outside the source tree, whose uncompiled fastnn/ would shadow the
+    # installed package.
     result = subprocess.run(
         [sys.executable, "-c", textwrap.dedent(code)],
         capture_output=True,
         text=True,
         env=environment,
+        cwd=tempfile.gettempdir(),
         timeout=120,
     )
     assert result.returncode == 0, result.stderr

@@ -422,6 +422,29 @@ def test_bad_row_is_nan_and_leaves_other_rows_alone(kind, reduction, bad, dtype,
         assert np.isnan(loss)
 
 
+@pytest.mark.parametrize("kind", ["index", "soft"])
+@pytest.mark.parametrize("dtype", FLOATS, ids=FLOAT_IDS)
+def test_short_rows_in_row_blocks(kind, dtype, variant, rng):
+    # Short rows may be processed many at a time: a NaN row in the middle of
+    # such a block, row counts around block multiples, ignored rows inside.
+    for c in (1, 2, 3, 5, 10, 16, 17, 20):
+        for n in (63, 64, 65, 129):
+            logits, target, weight, _ = make_problem(rng, kind, n=n, c=c, dtype=dtype, weighted=True)
+            options = dict(reduction="none", weight=weight, label_smoothing=0.1)
+            if kind == "index":
+                target[n // 4] = -100
+                options["ignore_index"] = -100
+            good_loss, good_grad = fastnn.softmax_cross_entropy(logits, target, **options)
+            assert_matches_reference(good_loss, good_grad, logits, target, dtype, "none", weight, 0.1, options.get("ignore_index"))
+            bad = logits.copy()
+            bad[n // 2, c // 2] = np.nan
+            loss, grad = fastnn.softmax_cross_entropy(bad, target, **options)
+            others = np.arange(n) != n // 2
+            np.testing.assert_array_equal(loss[others], good_loss[others])
+            np.testing.assert_array_equal(grad[others], good_grad[others])
+            assert np.isnan(loss[n // 2]) and np.isnan(grad[n // 2]).all()
+
+
 @pytest.mark.parametrize("dtype", FLOATS, ids=FLOAT_IDS)
 def test_minus_inf_logit(dtype, variant):
     logits = np.array([[0.0, -np.inf, 1.0], [2.0, 0.5, -np.inf], [-np.inf, 3.0, 0.0]], dtype=dtype)

@@ -163,10 +163,31 @@ def test_row_lengths_around_vector_width(name, dtype, variant, rng):
 
 @pytest.mark.parametrize("name", KERNELS)
 @pytest.mark.parametrize("dtype", FLOATS, ids=["float32", "float64"])
+def test_short_rows_in_row_blocks(name, dtype, variant, rng):
+    # Short rows may be processed many rows at a time (rows in vector lanes):
+    # row counts around multiples of such blocks, with a NaN row and a -inf
+    # row inside a block that must not disturb their neighbours.
+    for c in range(1, 21):
+        for n in (63, 64, 65, 129, 200):
+            x = random_logits(rng, (n, c), dtype)
+            good = KERNELS[name][0](x)
+            check_against_reference(name, good, x, dtype)
+            bad = x.copy()
+            bad[n // 2, c // 2] = np.nan
+            bad[n // 3] = -np.inf
+            result = KERNELS[name][0](bad)
+            others = np.ones(n, dtype=bool)
+            others[[n // 2, n // 3]] = False
+            np.testing.assert_array_equal(result[others], good[others])
+            assert np.isnan(result[n // 2]).all() and np.isnan(result[n // 3]).all()
+
+
+@pytest.mark.parametrize("name", KERNELS)
+@pytest.mark.parametrize("dtype", FLOATS, ids=["float32", "float64"])
 def test_non_last_axis_every_inner_size(name, dtype, variant, rng):
     # A reduction down a strided axis keeps the contiguous axis in the vector
     # lanes: every inner size from 1 to 70 exercises full and partial blocks.
-    for inner in range(1, 71):
+    for inner in list(range(1, 71)) + [127, 128, 129, 255, 256, 257, 513]:
         for length in (1, 3, 17):
             x = random_logits(rng, (2, length, inner), dtype)
             check_against_reference(name, KERNELS[name][0](x, axis=1), x, dtype, axis=1)

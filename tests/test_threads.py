@@ -46,6 +46,8 @@ def run_all(logits, labels, soft, upstream):
         "log_softmax": fastnn.log_softmax(logits),
         "log_softmax_F": fastnn.log_softmax(np.asfortranarray(logits)),
         "softmax_where": fastnn.softmax(logits, where=logits > -2),
+        "softmax_3d_axis1": fastnn.softmax(logits.reshape(200, 100, 100), axis=1),
+        "log_softmax_3d_axis0": fastnn.log_softmax(logits.reshape(200, 100, 100), axis=0),
         "sigmoid": s,
         "sigmoid_grad": fastnn.sigmoid_grad(s),
         "sigmoid_backward": fastnn.sigmoid_backward(upstream, s),
@@ -140,6 +142,10 @@ def test_big_inputs_match_reference(dtype, rng, restore_threads):
     np.testing.assert_allclose(results["softmax"], _reference.softmax(x), rtol=rtol, atol=0)
     np.testing.assert_allclose(results["softmax_axis0"], _reference.softmax(x, axis=0), rtol=rtol, atol=0)
     np.testing.assert_allclose(results["softmax_where"], _reference.softmax(x, where=x > -2), rtol=rtol, atol=0)
+    x3 = x.reshape(200, 100, 100)
+    np.testing.assert_allclose(results["softmax_3d_axis1"], _reference.softmax(x3, axis=1), rtol=rtol, atol=0)
+    ref_log3 = _reference.log_softmax(x3, axis=0)
+    np.testing.assert_allclose(results["log_softmax_3d_axis0"], ref_log3, rtol=0, atol=rtol * np.abs(ref_log3).max())
     ref_log = _reference.log_softmax(x)
     np.testing.assert_allclose(results["log_softmax"], ref_log, rtol=0, atol=rtol * np.abs(ref_log).max())
     np.testing.assert_allclose(results["log_softmax_F"], ref_log, rtol=0, atol=rtol * np.abs(ref_log).max())

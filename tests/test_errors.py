@@ -96,7 +96,7 @@ def test_huge_unsigned_label(rng):
         xent(logits, target)
 
 
-def test_huge_labels_do_not_crash_the_interpreter():
+def test_huge_labels_do_not_crash_the_interpreter(tmp_path):
     # In a fresh interpreter, so an out-of-bounds write shows up as a failing
     # return code instead of taking the test session down.
     code = """
@@ -113,7 +113,10 @@ for label in (2**40, -2**40, 10, -1, 2**62):
         raise SystemExit(f"no ValueError for label {label}")
 print("ok")
 """
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    # cwd outside the source tree: "python -c" puts the cwd first on sys.path,
+    # and the source tree's fastnn has no compiled kernels when fastnn is
+    # installed (as in CI).
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert result.returncode == 0, result.stderr + result.stdout
     assert result.stdout.strip() == "ok"
 
@@ -303,7 +306,7 @@ def test_set_num_threads_rejects_non_positive(n):
     assert fastnn.get_num_threads() == before
 
 
-def test_import_leaves_subnormals_alone():
+def test_import_leaves_subnormals_alone(tmp_path):
     # A library built with -ffast-math sets flush-to-zero for the whole
     # process when it is loaded; a fresh interpreter shows it.
     code = (
@@ -315,5 +318,5 @@ def test_import_leaves_subnormals_alone():
         "fastnn.softmax(np.zeros((100, 100))); fastnn.sigmoid(np.zeros(100_000)); "
         "assert np.float64(5e-324) * 1.0 != 0"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert result.returncode == 0, result.stderr

@@ -471,6 +471,23 @@ def test_out_is_written_and_returned(name, dtype, out_layout, axis, variant, rng
 
 
 @pytest.mark.parametrize("name", KERNELS)
+@pytest.mark.parametrize("x_layout", ["C", "F", "strided"])
+@pytest.mark.parametrize("out_layout", ["C", "F", "strided"])
+@pytest.mark.parametrize("axis", [0, -1])
+def test_out_with_where_overwrites_everything(name, x_layout, out_layout, axis, variant, rng, as_layout):
+    # out starts as garbage: masked entries and fully masked rows must be
+    # written (0 or -inf), not left as they were.
+    x0 = random_logits(rng, (10, 14), np.float32)
+    where = rng.random((10, 14)) < 0.5
+    where[:, 3] = False
+    where[4] = False
+    out = as_layout(np.full(x0.shape, 7.0, dtype=np.float32), out_layout)
+    result = KERNELS[name][0](as_layout(x0, x_layout), axis=axis, where=where, out=out)
+    assert result is out
+    check_against_reference(name, out, x0, np.float32, axis=axis, where=where)
+
+
+@pytest.mark.parametrize("name", KERNELS)
 @pytest.mark.parametrize("dtype", FLOATS, ids=["float32", "float64"])
 @pytest.mark.parametrize("x_layout", ["C", "F", "strided"])
 @pytest.mark.parametrize("axis", [0, 1, -1])

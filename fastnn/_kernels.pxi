@@ -24,6 +24,7 @@ ctypedef fused floating:
 
 cdef extern from "_vecmath.h" nogil:
     int fnn_have_openmp()
+    void fnn_log_span(const double *x, double *out, Py_ssize_t n)
     int fnn_cpu_has_avx2_fma()
     int fnn_cpu_has_avx512()
     int omp_get_max_threads()
@@ -205,13 +206,13 @@ cdef inline void softmax_short_rows(const floating *x, floating *out, Py_ssize_t
 
 
 cdef inline double xent_index_finish(const floating *z, int64_t label, floating *grad,
-                                     Py_ssize_t C, floating m, double s, const floating *weight,
-                                     bint weighted, double weight_sum, double smoothing,
-                                     double scale) noexcept nogil:
-    # grad holds exp(z - m) and s its sum.  Loss -sum_c q_c log p_c with
-    # q = w * ((1 - eps) onehot(label) + eps / C); its gradient is
-    # p * sum(q) - q, so grad only needs rescaling and one subtraction.
-    cdef double log_s = log(s)
+                                     Py_ssize_t C, floating m, double s, double log_s,
+                                     const floating *weight, bint weighted, double weight_sum,
+                                     double smoothing, double scale) noexcept nogil:
+    # grad holds exp(z - m), s is its sum and log_s = log(s).  Loss
+    # -sum_c q_c log p_c with q = w * ((1 - eps) onehot(label) + eps / C); its
+    # gradient is p * sum(q) - q, so grad only needs rescaling and one
+    # subtraction.
     cdef double w_label = weight[label] if weighted else 1.0
     cdef double keep = 1.0 - smoothing
     cdef double spread = smoothing / C
@@ -229,8 +230,9 @@ cdef inline double xent_index_finish(const floating *z, int64_t label, floating 
 
 
 cdef inline double xent_prob_finish(const floating *z, const floating *target, floating *grad,
-                                    Py_ssize_t C, floating m, double s, const floating *weight,
-                                    double smoothing, double scale) noexcept nogil:
+                                    Py_ssize_t C, floating m, double s, double log_s,
+                                    const floating *weight, double smoothing,
+                                    double scale) noexcept nogil:
     # grad holds exp(z - m) and s its sum; q = w * ((1 - eps) target + eps / C).
     cdef floating keep = <floating>(1.0 - smoothing)
     cdef floating spread = <floating>(smoothing / C)
@@ -243,7 +245,7 @@ cdef inline double xent_prob_finish(const floating *z, const floating *target, f
         fnn_soft_target_sums_f64(z, m, target, weight, keep, spread, C, &q_sum, &qz_sum)
         fnn_soft_target_grad_f64(grad, scale * q_sum / s, scale, target, weight, keep, spread, C)
     # -sum q (z - m - log s)
-    return q_sum * log(s) - qz_sum
+    return q_sum * log_s - qz_sum
 
 
 cdef inline Py_ssize_t rows_per_block(Py_ssize_t C) noexcept nogil:
@@ -272,11 +274,14 @@ cdef inline void xent_index_block(const floating *z, const int64_t *labels, floa
                                   double scale) noexcept nogil:
     cdef floating m[SHORT_ROW_BLOCK]
     cdef double s[SHORT_ROW_BLOCK]
+    cdef double log_s[SHORT_ROW_BLOCK]
     cdef bint short_rows = C <= FNN_SHORT_ROW
     cdef Py_ssize_t i
     cdef int64_t label
     if short_rows:
         softmax_short_rows(z, grad, rows, C, FNN_EXP_SHIFTED, m, s)
+        # One vectorised log for the block instead of a libm call per row.
+        fnn_log_span(s, log_s, rows)
     for i in range(rows):
         label = labels[i]
         # Ignored rows, and (defensively: check_labels has rejected them
@@ -288,8 +293,9 @@ cdef inline void xent_index_block(const floating *z, const int64_t *labels, floa
         if not short_rows:
             m[i] = span_max(z + i * C, C)
             s[i] = span_exp_store_sum(z + i * C, m[i], grad + i * C, C)
-        loss[i] = xent_index_finish(z + i * C, label, grad + i * C, C, m[i], s[i], weight,
-                                    weighted, weight_sum, smoothing, scale)
+            log_s[i] = log(s[i])
+        loss[i] = xent_index_finish(z + i * C, label, grad + i * C, C, m[i], s[i], log_s[i],
+                                    weight, weighted, weight_sum, smoothing, scale)
 
 
 cdef inline void xent_prob_block(const floating *z, const floating *target, floating *grad,
@@ -298,16 +304,19 @@ cdef inline void xent_prob_block(const floating *z, const floating *target, floa
                                  double scale) noexcept nogil:
     cdef floating m[SHORT_ROW_BLOCK]
     cdef double s[SHORT_ROW_BLOCK]
+    cdef double log_s[SHORT_ROW_BLOCK]
     cdef bint short_rows = C <= FNN_SHORT_ROW
     cdef Py_ssize_t i
     if short_rows:
         softmax_short_rows(z, grad, rows, C, FNN_EXP_SHIFTED, m, s)
+        fnn_log_span(s, log_s, rows)
     for i in range(rows):
         if not short_rows:
             m[i] = span_max(z + i * C, C)
             s[i] = span_exp_store_sum(z + i * C, m[i], grad + i * C, C)
+            log_s[i] = log(s[i])
         loss[i] = xent_prob_finish(z + i * C, target + i * C, grad + i * C, C, m[i], s[i],
-                                   weight, smoothing, scale)
+                                   log_s[i], weight, smoothing, scale)
 
 
 # ---------------------------------------------------------------------------
@@ -407,6 +416,13 @@ cdef void elementwise(int op,
 def exp(const floating[::1] x, floating[::1] out, int n_threads=1):
     """out = exp(x) with the exp the kernels use (exposed for accuracy tests)."""
     elementwise(0, x, x, out, n_threads)
+
+
+def log_span(const double[::1] x, double[::1] out):
+    """out = log(x) with the vectorised log the kernels use, for x > 0 (exposed for tests)."""
+    if x.shape[0]:
+        with nogil:
+            fnn_log_span(&x[0], &out[0], x.shape[0])
 
 
 def sigmoid(const floating[::1] x, floating[::1] out, int n_threads):

@@ -59,3 +59,4 @@ def xent_prob_rows(
     loss_out: NDArray[np.float64],  # double[::1], (N,)
     n_threads: int,
 ) -> None: ...
+def log_span(x: NDArray[np.float64], out: NDArray[np.float64]) -> None: ...  # double[::1], x > 0

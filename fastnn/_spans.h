@@ -243,8 +243,9 @@ static inline void FNN_FN(fnn_softmax_columns)(const FNN_T *x, FNN_T *out, ptrdi
             for (ptrdiff_t c = 0; c < w; c++)
                 s[c] += FNN_EXP(row[c] - m[c]);
         }
+        FNN_SIMD
         for (ptrdiff_t c = 0; c < w; c++)
-            factor[c] = (FNN_T)log(s[c]);
+            factor[c] = (FNN_T)fnn_log(s[c]);
         for (ptrdiff_t k = 0; k < K; k++) {
             const FNN_T *row = x + k * stride;
             FNN_T *orow = out + k * stride;

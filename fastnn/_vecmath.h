@@ -25,6 +25,7 @@
 #define FASTNN_VECMATH_H
 
 #include <math.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -151,6 +152,49 @@ static inline double fnn_exp(double x)
     memcpy(&s1, &b1, sizeof s1);
     memcpy(&s2, &b2, sizeof s2);
     return (p * s1) * s2;
+}
+
+/* Natural logarithm for x > 0, branch-free and vectorisable, accurate to
+ * about 1 ulp; nan and +inf are returned unchanged.  (The kernels only take
+ * logs of sums of exponentials, which are >= 1 or nan.)
+ *
+ * x = 2^e m with m in [sqrt(1/2), sqrt(2)), and log m = 2 atanh(t) with
+ * t = (m - 1) / (m + 1), |t| <= 0.1716, from its series
+ * 2 (t + t^3/3 + t^5/5 + ...), truncated after t^23 (error below 1e-18). */
+static inline double fnn_log(double x)
+{
+    uint64_t bits;
+    memcpy(&bits, &x, sizeof bits);
+    int64_t e = (int64_t)((bits >> 52) & 0x7ff) - 1023;
+    uint64_t mbits = (bits & UINT64_C(0x000fffffffffffff)) | UINT64_C(0x3ff0000000000000);
+    double m;
+    memcpy(&m, &mbits, sizeof m);
+    int big = m > 1.4142135623730951;
+    m = big ? 0.5 * m : m;
+    double ef = (double)(e + big);
+    double t = (m - 1.0) / (m + 1.0);
+    double t2 = t * t;
+    double q = 1.0 / 23.0;
+    q = q * t2 + 1.0 / 21.0;
+    q = q * t2 + 1.0 / 19.0;
+    q = q * t2 + 1.0 / 17.0;
+    q = q * t2 + 1.0 / 15.0;
+    q = q * t2 + 1.0 / 13.0;
+    q = q * t2 + 1.0 / 11.0;
+    q = q * t2 + 1.0 / 9.0;
+    q = q * t2 + 1.0 / 7.0;
+    q = q * t2 + 1.0 / 5.0;
+    q = q * t2 + 1.0 / 3.0;
+    double log_m = 2.0 * t + (2.0 * t) * (t2 * q);
+    double r = ef * 6.93147180369123816490e-01 + (log_m + ef * 1.90821492927058770002e-10);
+    return x < HUGE_VAL ? r : x;
+}
+
+FNN_NOINLINE static void fnn_log_span(const double *x, double *out, ptrdiff_t n)
+{
+    FNN_SIMD
+    for (ptrdiff_t j = 0; j < n; j++)
+        out[j] = fnn_log(x[j]);
 }
 
 /* Widest block of columns the column kernels handle at once, and the

@@ -9,6 +9,11 @@
 #      the span loops (one row of a softmax, one row of the cross-entropy);
 #   3. `def` loops over typed memoryviews that run the row kernels, serially
 #      or with OpenMP over rows.
+# Parallel loops are schedule="guided" rather than "static": when another
+# process takes a core, the thread still running picks up the remaining rows
+# instead of waiting for its descheduled twin to finish a fixed half.  Each
+# row is computed the same way whichever thread takes it, so results are
+# bitwise identical for any thread count.
 # Nothing here validates input: fastnn/*.py checks shapes, dtypes, labels and
 # memory layout before calling in, and passes the thread count to use (1
 # keeps the OpenMP runtime entirely out of small calls).
@@ -361,7 +366,7 @@ def softmax_rows(const floating[:, ::1] x,   # IN (N, C), C >= 1
                 start = b * block
                 softmax_block(&x[start, 0], &out[start, 0], min(block, n_rows - start), C, mode)
     else:
-        for b in prange(n_blocks, nogil=True, schedule="static", num_threads=n_threads):
+        for b in prange(n_blocks, nogil=True, schedule="guided", num_threads=n_threads):
             start = b * block
             softmax_block(&x[start, 0], &out[start, 0], min(block, n_rows - start), C, mode)
 
@@ -386,7 +391,7 @@ def softmax_axis(const floating[:, :, ::1] x,   # IN (outer, K, inner), K >= 1
                 softmax_columns(&x[o, 0, c0], &out[o, 0, c0], K, inner,
                                 min(width, inner - c0), mode)
     else:
-        for item in prange(outer * n_blocks, nogil=True, schedule="static",
+        for item in prange(outer * n_blocks, nogil=True, schedule="guided",
                            num_threads=n_threads):
             o = item // n_blocks
             c0 = (item % n_blocks) * width
@@ -407,7 +412,7 @@ cdef void elementwise(int op,
     if n_threads <= 1:
         span_elementwise(op, &x[0], &y[0], &out[0], n)
     else:
-        for chunk in prange(n_chunks, schedule="static", num_threads=n_threads):
+        for chunk in prange(n_chunks, schedule="guided", num_threads=n_threads):
             start = chunk * ELEMENTWISE_CHUNK
             span_elementwise(op, &x[start], &y[start], &out[start],
                              min(ELEMENTWISE_CHUNK, n - start))
@@ -497,7 +502,7 @@ def xent_index_rows(const floating[:, ::1] logits,   # IN (N, C), C >= 1
                                  &loss_out[start], min(block, n_rows - start), C, &weight[0],
                                  weighted, weight_sum, smoothing, ignore_index, use_ignore, scale)
     else:
-        for b in prange(n_blocks, nogil=True, schedule="static", num_threads=n_threads):
+        for b in prange(n_blocks, nogil=True, schedule="guided", num_threads=n_threads):
             start = b * block
             xent_index_block(&logits[start, 0], &target[start], &grad_out[start, 0],
                              &loss_out[start], min(block, n_rows - start), C, &weight[0],
@@ -527,7 +532,7 @@ def xent_prob_rows(const floating[:, ::1] logits,   # IN (N, C), C >= 1
                                 &loss_out[start], min(block, n_rows - start), C, &weight[0],
                                 smoothing, scale)
     else:
-        for b in prange(n_blocks, nogil=True, schedule="static", num_threads=n_threads):
+        for b in prange(n_blocks, nogil=True, schedule="guided", num_threads=n_threads):
             start = b * block
             xent_prob_block(&logits[start, 0], &target[start, 0], &grad_out[start, 0],
                             &loss_out[start], min(block, n_rows - start), C, &weight[0],

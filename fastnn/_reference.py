@@ -121,7 +121,12 @@ def softmax_cross_entropy(
     if reduction == "sum":
         return np.sum(row_loss), row_grad
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.sum(row_loss) / denominator, row_grad / denominator
+        grad = row_grad / denominator
+    if target.ndim == 1:
+        # Ignored rows have no gradient, even when the mean itself is nan.
+        grad[~keep] = 0.0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.sum(row_loss) / denominator, grad
 
 
 # =============================================================================

@@ -116,8 +116,8 @@ def softmax_cross_entropy(
     :math:`\log p_c = z_c - m - \log \sum_j e^{z_j - m}` with the row
     maximum :math:`m`, writes :math:`e^{z_j - m}` straight into the gradient
     and rescales it in place, so logits are read twice and the gradient
-    written once.  A mean over no samples (all ignored) is nan, as in
-    PyTorch.
+    written once.  As in PyTorch, a mean over no samples is nan: with every
+    sample ignored the gradient is zero, with a zero total weight it is nan.
 
     Examples
     --------
@@ -186,7 +186,10 @@ def softmax_cross_entropy(
         )
         if bad_row >= 0:
             raise _label_error(labels, bad_row, n_classes, ignore_index)
-        scale = 1.0 / denominator if reduction == "mean" and denominator else 1.0
+        # A mean over nothing (all ignored, or zero total weight) is nan, as in
+        # PyTorch; an infinite scale makes the kept rows' gradient nan too,
+        # while ignored rows keep their zero gradient.
+        scale = (1.0 / denominator if denominator else np.inf) if reduction == "mean" else 1.0
         kernels.xent_index_rows(
             z, labels, w, weight is not None, weight_sum, smoothing,
             ignore, use_ignore, scale, grad, row_loss, n_threads,
@@ -219,8 +222,5 @@ def softmax_cross_entropy(
     if reduction == "sum":
         return z.dtype.type(row_loss.sum()), grad
     if denominator == 0:
-        # A mean over nothing (no samples, all ignored, or zero total weight)
-        # is undefined, as in PyTorch: nan, and so is its gradient.
-        grad.fill(np.nan)
         return z.dtype.type(np.nan), grad
     return z.dtype.type(row_loss.sum() / denominator), grad

@@ -521,3 +521,18 @@ def test_empty_batch(kind, dtype, variant):
     loss, grad = fastnn.softmax_cross_entropy(logits, target, reduction="none")
     assert loss.shape == (0,) and loss.dtype == dtype
     assert grad.shape == (0, 5)
+
+
+def test_mean_over_nothing_is_nan_with_pytorchs_gradients():
+    """All rows ignored: nan loss, zero gradient; zero total weight: nan gradient."""
+    z = np.random.default_rng(3).standard_normal((3, 4))
+    loss, grad = fastnn.softmax_cross_entropy(z, np.array([-100, -100, -100]), ignore_index=-100)
+    assert np.isnan(loss)
+    np.testing.assert_array_equal(grad, np.zeros_like(z))
+    loss, grad = fastnn.softmax_cross_entropy(
+        z, np.array([0, 0, 0]), weight=np.array([0.0, 1.0, 1.0, 1.0])
+    )
+    assert np.isnan(loss)
+    assert np.isnan(grad).all()
+    loss, grad = fastnn.softmax_cross_entropy(np.empty((0, 4)), np.empty(0, dtype=np.int64))
+    assert np.isnan(loss) and grad.shape == (0, 4)

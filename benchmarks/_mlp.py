@@ -59,16 +59,20 @@ def sgd_epoch(loss_and_grad, params, X, y, batch_size, learning_rate):
     return float(loss)
 
 
-def time_epochs(loss_and_grad, params0, X, y, batch_size, learning_rate, repeats):
+def time_epochs(loss_and_grad, params0, X, y, batch_size, learning_rate, repeats, max_seconds=15.0):
     """Median seconds per epoch over ``repeats`` epochs, each from ``params0``.
 
-    A few batches are run first as a warm-up.  Returns (median, all times,
-    loss at the end of the last epoch).
+    A few batches are run first as a warm-up.  Repeating stops early once
+    ``max_seconds`` have been spent (at least one epoch is always timed), so
+    a pathologically slow configuration cannot stall the whole run.  Returns
+    (median, all times, loss at the end of the last epoch).
     """
     sgd_epoch(loss_and_grad, params0.copy(), X[: 4 * batch_size], y[: 4 * batch_size], batch_size, learning_rate)
     times = []
     loss = None
     for _ in range(repeats):
+        if sum(times) > max_seconds:
+            break
         params = params0.copy()
         start = time.perf_counter()
         loss = sgd_epoch(loss_and_grad, params, X, y, batch_size, learning_rate)

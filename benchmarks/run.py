@@ -642,7 +642,7 @@ def section_mlp(ctx):
         f"batch {batch}",
         "fastnn.MLP.loss_and_grad against the same network in NumPy (benchmarks/_mlp.py); both use "
         f"NumPy's BLAS for the matrix products ({blas or 'its default number of'} threads). 'thr' is "
-        f"fastnn's thread count; the NumPy network has no other threads. Median of {repeats} epoch(s), "
+        f"fastnn's thread count; the NumPy network has no other threads. Median of up to {repeats} epoch(s) (fewer past 15 s), "
         "each from the same start; both must end at the same loss.",
     )
     MLP = getattr(ctx.fastnn, "MLP", None)

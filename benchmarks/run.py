@@ -1001,11 +1001,16 @@ def main(argv=None):
     info = machine_info(ctx)
     print_machine(info)
     monitor = CpuMonitor()
-    if hasattr(os, "getloadavg") and os.getloadavg()[0] > 0.5:
+    # Sample what other processes use right now (the load average lags by
+    # minutes, so it would still blame a neighbour that has just finished).
+    time.sleep(0.5)
+    busy = monitor.others_share()
+    if busy is not None and busy > 0.1:
         print(
-            f"  WARNING : load average {os.getloadavg()[0]:.2f} before the run; other processes compete for the "
-            "CPUs and the figures (2-thread ones above all) will be slower and noisier than on an idle machine"
+            f"  WARNING : other processes are using {busy:.0%} of the CPUs; the figures (2-thread ones above "
+            "all) will be slower and noisier than on an idle machine"
         )
+    monitor = CpuMonitor()
     contention = {}
     for section in SECTIONS:
         if section in args.sections:

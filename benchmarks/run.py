@@ -219,9 +219,9 @@ class CpuMonitor:
 
     def __init__(self):
         self.ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-        self.start = self._snapshot()
+        self.start = self.snapshot()
 
-    def _snapshot(self):
+    def snapshot(self):
         try:
             with open("/proc/stat") as f:
                 fields = [int(v) for v in f.readline().split()[1:]]
@@ -234,7 +234,7 @@ class CpuMonitor:
     def others_share(self, since=None):
         """Fraction (0-1) of all CPUs' time used by other processes since ``since``."""
         since = since or self.start
-        now = self._snapshot()
+        now = self.snapshot()
         if since is None or now is None:
             return None
         elapsed = now[2] - since[2]
@@ -964,6 +964,18 @@ def write_plot(ctx, path):
     return True
 
 
+SECTION_RUNNERS = {
+    "kernels": section_kernels,
+    "bandwidth": section_bandwidth,
+    "scaling": section_scaling,
+    "axis0": section_axis0,
+    "latency": section_latency,
+    "threads": section_threads,
+    "mlp": section_mlp,
+}
+assert list(SECTION_RUNNERS) == SECTIONS
+
+
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description="Benchmark fastnn against textbook NumPy, PyTorch CPU and SciPy.",
@@ -1014,8 +1026,8 @@ def main(argv=None):
     contention = {}
     for section in SECTIONS:
         if section in args.sections:
-            before = monitor._snapshot()
-            globals()[f"section_{section}"](ctx)
+            before = monitor.snapshot()
+            SECTION_RUNNERS[section](ctx)
             contention[section] = monitor.others_share(before)
             if contention[section] is not None and contention[section] > 0.05:
                 print(f"  NOTE: other processes used {contention[section]:.0%} of the CPUs during this section")

@@ -6,10 +6,17 @@ from . import _dispatch
 
 __all__ = ["set_num_threads", "get_num_threads", "show_config"]
 
-# Below this many elements a kernel runs on the calling thread only: the
+# Below these many elements a kernel runs on the calling thread only: the
 # OpenMP fork/join (a few microseconds) would cost more than it saves, and
-# small calls never wake the thread pool.
+# small calls never wake the thread pool.  Kernels with an exp per element
+# (softmax family, cross-entropy) pay off from 32k elements; the sigmoid is
+# cheaper per element, its gradient cheaper still (memory-bound).  The higher
+# bars also keep the activations of a typical minibatch (256 x 256) serial:
+# alternating between OpenMP's and the BLAS's spinning thread pools on the
+# same cores costs far more than either saves.
 PARALLEL_MIN_ELEMENTS = 1 << 15
+PARALLEL_MIN_ELEMENTS_SIGMOID = 1 << 17
+PARALLEL_MIN_ELEMENTS_CHEAP = 1 << 19
 
 _num_threads = None
 
@@ -56,9 +63,9 @@ def get_num_threads():
     return max(1, _dispatch.kernels.openmp_max_threads())
 
 
-def threads_for(n_elements):
+def threads_for(n_elements, min_elements=PARALLEL_MIN_ELEMENTS):
     """Threads to use for a call touching ``n_elements`` elements."""
-    if n_elements < PARALLEL_MIN_ELEMENTS:
+    if n_elements < min_elements:
         return 1
     return get_num_threads()
 

@@ -11,7 +11,11 @@ import numpy as np
 from numpy.lib.array_utils import normalize_axis_index
 
 from . import _dispatch
-from ._config import threads_for
+from ._config import (
+    PARALLEL_MIN_ELEMENTS_CHEAP,
+    PARALLEL_MIN_ELEMENTS_SIGMOID,
+    threads_for,
+)
 from ._validation import (
     as_float_array,
     check_out,
@@ -208,7 +212,7 @@ def log_softmax(x, axis=-1, *, out=None, where=None):
     return _softmax_family(x, axis, out, where, True, "log_softmax")
 
 
-def _elementwise(kernel_name, func, out, names, *arrays):
+def _elementwise(kernel_name, func, out, names, *arrays, parallel_min):
     arrays = [as_float_array(a, name, func) for a, name in zip(arrays, names)]
     if len(arrays) == 2:
         check_same_shape(arrays[0], arrays[1], names[0], names[1], func)
@@ -231,7 +235,8 @@ def _elementwise(kernel_name, func, out, names, *arrays):
     in_order = result.flags.c_contiguous if order == "C" else result.flags.f_contiguous
     direct = in_order and (out is None or not any(overlaps_elsewhere(a, out) for a in arrays))
     flat_result = result.ravel(order=order) if direct else np.empty(first.size, dtype=first.dtype)
-    getattr(_dispatch.kernels, kernel_name)(*flat_inputs, flat_result, threads_for(first.size))
+    n_threads = threads_for(first.size, parallel_min)
+    getattr(_dispatch.kernels, kernel_name)(*flat_inputs, flat_result, n_threads)
     if not direct:
         np.copyto(result, flat_result.reshape(first.shape, order=order))
     return result
@@ -272,7 +277,9 @@ def sigmoid(x, *, out=None):
     >>> fastnn.sigmoid(np.array([-1e4, 0.0, 1e4]))
     array([0. , 0.5, 1. ])
     """
-    return _elementwise("sigmoid", "sigmoid", out, ("x",), x)
+    return _elementwise(
+        "sigmoid", "sigmoid", out, ("x",), x, parallel_min=PARALLEL_MIN_ELEMENTS_SIGMOID
+    )
 
 
 def sigmoid_grad(s, *, out=None):
@@ -306,7 +313,9 @@ def sigmoid_grad(s, *, out=None):
     array([[0.19661193, 0.10499359],
            [0.19661193, 0.10499359]])
     """
-    return _elementwise("sigmoid_grad", "sigmoid_grad", out, ("s",), s)
+    return _elementwise(
+        "sigmoid_grad", "sigmoid_grad", out, ("s",), s, parallel_min=PARALLEL_MIN_ELEMENTS_CHEAP
+    )
 
 
 def sigmoid_backward(grad_out, s, *, out=None):
@@ -337,5 +346,11 @@ def sigmoid_backward(grad_out, s, *, out=None):
     array([0.25      , 1.04993585])
     """
     return _elementwise(
-        "sigmoid_backward", "sigmoid_backward", out, ("grad_out", "s"), grad_out, s
+        "sigmoid_backward",
+        "sigmoid_backward",
+        out,
+        ("grad_out", "s"),
+        grad_out,
+        s,
+        parallel_min=PARALLEL_MIN_ELEMENTS_CHEAP,
     )

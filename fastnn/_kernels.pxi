@@ -18,10 +18,13 @@
 # memory layout before calling in, and passes the thread count to use (1
 # keeps the OpenMP runtime entirely out of small calls).
 
+cimport numpy as cnp
 from cython.parallel cimport prange
 from libc.math cimport log
 from libc.stdint cimport int64_t
 from libc.string cimport memset
+
+cnp.import_array()
 
 ctypedef fused floating:
     float
@@ -348,6 +351,15 @@ def cpu_has_avx512():
     return bool(fnn_cpu_has_avx512())
 
 
+cdef inline void softmax_rows_serial(const floating *x, floating *out, Py_ssize_t n_rows,
+                                     Py_ssize_t C, int mode) noexcept nogil:
+    cdef Py_ssize_t block = rows_per_block(C)
+    cdef Py_ssize_t start = 0
+    while start < n_rows:
+        softmax_block(x + start * C, out + start * C, min(block, n_rows - start), C, mode)
+        start += block
+
+
 def softmax_rows(const floating[:, ::1] x,   # IN (N, C), C >= 1
                  floating[:, ::1] out,       # OUT (N, C), may be x
                  bint log_output,
@@ -362,9 +374,7 @@ def softmax_rows(const floating[:, ::1] x,   # IN (N, C), C >= 1
         return
     if n_threads <= 1:
         with nogil:
-            for b in range(n_blocks):
-                start = b * block
-                softmax_block(&x[start, 0], &out[start, 0], min(block, n_rows - start), C, mode)
+            softmax_rows_serial(&x[0, 0], &out[0, 0], n_rows, C, mode)
     else:
         for b in prange(n_blocks, nogil=True, schedule="guided", num_threads=n_threads):
             start = b * block
@@ -475,6 +485,21 @@ def check_labels(const int64_t[::1] target,  # IN (N,)
     return first_bad, denominator
 
 
+cdef inline void xent_index_rows_serial(const floating *z, const int64_t *labels, floating *grad,
+                                        double *loss, Py_ssize_t n_rows, Py_ssize_t C,
+                                        const floating *weight, bint weighted,
+                                        double weight_sum, double smoothing,
+                                        int64_t ignore_index, bint use_ignore,
+                                        double scale) noexcept nogil:
+    cdef Py_ssize_t block = rows_per_block(C)
+    cdef Py_ssize_t start = 0
+    while start < n_rows:
+        xent_index_block(z + start * C, labels + start, grad + start * C, loss + start,
+                         min(block, n_rows - start), C, weight, weighted, weight_sum, smoothing,
+                         ignore_index, use_ignore, scale)
+        start += block
+
+
 def xent_index_rows(const floating[:, ::1] logits,   # IN (N, C), C >= 1
                     const int64_t[::1] target,       # IN (N,), checked by check_labels
                     const floating[::1] weight,      # IN (C,)
@@ -496,11 +521,9 @@ def xent_index_rows(const floating[:, ::1] logits,   # IN (N, C), C >= 1
         return
     if n_threads <= 1:
         with nogil:
-            for b in range(n_blocks):
-                start = b * block
-                xent_index_block(&logits[start, 0], &target[start], &grad_out[start, 0],
-                                 &loss_out[start], min(block, n_rows - start), C, &weight[0],
-                                 weighted, weight_sum, smoothing, ignore_index, use_ignore, scale)
+            xent_index_rows_serial(&logits[0, 0], &target[0], &grad_out[0, 0], &loss_out[0],
+                                   n_rows, C, &weight[0], weighted, weight_sum, smoothing,
+                                   ignore_index, use_ignore, scale)
     else:
         for b in prange(n_blocks, nogil=True, schedule="guided", num_threads=n_threads):
             start = b * block
@@ -537,3 +560,115 @@ def xent_prob_rows(const floating[:, ::1] logits,   # IN (N, C), C >= 1
             xent_prob_block(&logits[start, 0], &target[start, 0], &grad_out[start, 0],
                             &loss_out[start], min(block, n_rows - start), C, &weight[0],
                             smoothing, scale)
+
+
+# ---------------------------------------------------------------------------
+# Small-call fast paths
+#
+# For tiny inputs the cost of a call is Python, not arithmetic: acquiring
+# typed memoryviews alone takes longer than a 1 x 10 softmax.  These entry
+# points take the common case (ndarrays of float32 or float64, C-contiguous
+# and aligned, below the parallel cut-off) straight through the NumPy C API,
+# serially, and return None for anything else; the Python layer then takes
+# its general, fully validating path.
+# ---------------------------------------------------------------------------
+
+cdef inline bint is_small_float_carray(object x, Py_ssize_t max_size) noexcept:
+    if type(x) is not cnp.ndarray:
+        return False
+    cdef cnp.ndarray a = <cnp.ndarray>x
+    cdef int typenum = cnp.PyArray_TYPE(a)
+    if typenum != cnp.NPY_FLOAT32 and typenum != cnp.NPY_FLOAT64:
+        return False
+    if not cnp.PyArray_ISCARRAY_RO(a) or cnp.PyArray_NDIM(a) == 0:
+        return False
+    cdef Py_ssize_t size = cnp.PyArray_SIZE(a)
+    return 0 < size < max_size
+
+
+def softmax_small(object x, bint log_output, Py_ssize_t max_size):
+    """Softmax (or log-softmax) over the last axis of a small array, or None."""
+    if not is_small_float_carray(x, max_size):
+        return None
+    cdef cnp.ndarray a = <cnp.ndarray>x
+    cdef int ndim = cnp.PyArray_NDIM(a)
+    cdef int typenum = cnp.PyArray_TYPE(a)
+    cdef Py_ssize_t C = cnp.PyArray_DIM(a, ndim - 1)
+    cdef Py_ssize_t n_rows = cnp.PyArray_SIZE(a) // C
+    cdef int mode = FNN_LOG_SOFTMAX if log_output else FNN_SOFTMAX
+    cdef cnp.ndarray out = cnp.PyArray_EMPTY(ndim, cnp.PyArray_DIMS(a), typenum, 0)
+    if typenum == cnp.NPY_FLOAT32:
+        softmax_rows_serial(<const float *>cnp.PyArray_DATA(a), <float *>cnp.PyArray_DATA(out),
+                            n_rows, C, mode)
+    else:
+        softmax_rows_serial(<const double *>cnp.PyArray_DATA(a), <double *>cnp.PyArray_DATA(out),
+                            n_rows, C, mode)
+    return out
+
+
+def elementwise_small(int op, object x, object y, Py_ssize_t max_size):
+    """sigmoid (op 1), sigmoid_grad (op 2) of x, or y * sigmoid_grad(x) (op 3)
+    for a small array, or None.  y must be None unless op is 3."""
+    if not is_small_float_carray(x, max_size):
+        return None
+    cdef cnp.ndarray a = <cnp.ndarray>x
+    cdef cnp.ndarray b = a
+    cdef int typenum = cnp.PyArray_TYPE(a)
+    if op == 3:
+        if not is_small_float_carray(y, max_size):
+            return None
+        b = <cnp.ndarray>y
+        if cnp.PyArray_TYPE(b) != typenum or not cnp.PyArray_SAMESHAPE(a, b):
+            return None
+    cdef cnp.ndarray out = cnp.PyArray_EMPTY(cnp.PyArray_NDIM(a), cnp.PyArray_DIMS(a), typenum, 0)
+    cdef Py_ssize_t n = cnp.PyArray_SIZE(a)
+    if typenum == cnp.NPY_FLOAT32:
+        span_elementwise(op, <const float *>cnp.PyArray_DATA(a), <const float *>cnp.PyArray_DATA(b),
+                         <float *>cnp.PyArray_DATA(out), n)
+    else:
+        span_elementwise(op, <const double *>cnp.PyArray_DATA(a),
+                         <const double *>cnp.PyArray_DATA(b), <double *>cnp.PyArray_DATA(out), n)
+    return out
+
+
+def xent_small(object logits, object target, int reduction, Py_ssize_t max_size):
+    """Fused cross-entropy of small logits with int64 class indices and no
+    weights, smoothing or ignore_index; or None.  reduction: 0 "none", 1 "sum",
+    2 "mean".  Returns (loss as a float, grad, per-sample losses or None).
+    Invalid labels also give None: the general path reports them."""
+    if reduction < 0 or reduction > 2:
+        return None
+    if not is_small_float_carray(logits, max_size) or type(target) is not cnp.ndarray:
+        return None
+    cdef cnp.ndarray z = <cnp.ndarray>logits
+    cdef cnp.ndarray t = <cnp.ndarray>target
+    if cnp.PyArray_NDIM(z) != 2 or cnp.PyArray_NDIM(t) != 1:
+        return None
+    if cnp.PyArray_TYPE(t) != cnp.NPY_INT64 or not cnp.PyArray_ISCARRAY_RO(t):
+        return None
+    cdef Py_ssize_t n_rows = cnp.PyArray_DIM(z, 0), C = cnp.PyArray_DIM(z, 1), i
+    if cnp.PyArray_DIM(t, 0) != n_rows:
+        return None
+    cdef const int64_t *labels = <const int64_t *>cnp.PyArray_DATA(t)
+    for i in range(n_rows):
+        if labels[i] < 0 or labels[i] >= C:
+            return None
+    cdef int typenum = cnp.PyArray_TYPE(z)
+    cdef cnp.ndarray grad = cnp.PyArray_EMPTY(2, cnp.PyArray_DIMS(z), typenum, 0)
+    cdef cnp.ndarray row_loss = cnp.PyArray_EMPTY(1, cnp.PyArray_DIMS(z), cnp.NPY_FLOAT64, 0)
+    cdef double *loss = <double *>cnp.PyArray_DATA(row_loss)
+    cdef double scale = 1.0 / n_rows if reduction == 2 else 1.0
+    cdef double total = 0.0
+    if typenum == cnp.NPY_FLOAT32:
+        xent_index_rows_serial(<const float *>cnp.PyArray_DATA(z), labels,
+                               <float *>cnp.PyArray_DATA(grad), loss, n_rows, C, NULL, False,
+                               C, 0.0, 0, False, scale)
+    else:
+        xent_index_rows_serial(<const double *>cnp.PyArray_DATA(z), labels,
+                               <double *>cnp.PyArray_DATA(grad), loss, n_rows, C, NULL, False,
+                               C, 0.0, 0, False, scale)
+    if reduction == 0:
+        return 0.0, grad, row_loss
+    for i in range(n_rows):
+        total += loss[i]
+    return total * scale, grad, None

@@ -12,6 +12,7 @@ from numpy.lib.array_utils import normalize_axis_index
 
 from . import _dispatch
 from ._config import (
+    PARALLEL_MIN_ELEMENTS,
     PARALLEL_MIN_ELEMENTS_CHEAP,
     PARALLEL_MIN_ELEMENTS_SIGMOID,
     threads_for,
@@ -169,6 +170,11 @@ def softmax(x, axis=-1, *, out=None, where=None):
     array([[0.26894142, 0.73105858, 0.        ],
            [0.        , 0.        , 0.        ]])
     """
+    if out is None and where is None and type(axis) is int and axis == -1:
+        # Small C-ordered float arrays go straight to the kernel (None: not one).
+        result = _dispatch.kernels.softmax_small(x, False, PARALLEL_MIN_ELEMENTS)
+        if result is not None:
+            return result
     return _softmax_family(x, axis, out, where, False, "softmax")
 
 
@@ -209,6 +215,10 @@ def log_softmax(x, axis=-1, *, out=None, where=None):
     >>> fastnn.log_softmax(np.array([0.0, 1000.0]))
     array([-1000.,     0.])
     """
+    if out is None and where is None and type(axis) is int and axis == -1:
+        result = _dispatch.kernels.softmax_small(x, True, PARALLEL_MIN_ELEMENTS)
+        if result is not None:
+            return result
     return _softmax_family(x, axis, out, where, True, "log_softmax")
 
 
@@ -277,6 +287,10 @@ def sigmoid(x, *, out=None):
     >>> fastnn.sigmoid(np.array([-1e4, 0.0, 1e4]))
     array([0. , 0.5, 1. ])
     """
+    if out is None:
+        result = _dispatch.kernels.elementwise_small(1, x, None, PARALLEL_MIN_ELEMENTS_SIGMOID)
+        if result is not None:
+            return result
     return _elementwise(
         "sigmoid", "sigmoid", out, ("x",), x, parallel_min=PARALLEL_MIN_ELEMENTS_SIGMOID
     )
@@ -313,6 +327,10 @@ def sigmoid_grad(s, *, out=None):
     array([[0.19661193, 0.10499359],
            [0.19661193, 0.10499359]])
     """
+    if out is None:
+        result = _dispatch.kernels.elementwise_small(2, s, None, PARALLEL_MIN_ELEMENTS_CHEAP)
+        if result is not None:
+            return result
     return _elementwise(
         "sigmoid_grad", "sigmoid_grad", out, ("s",), s, parallel_min=PARALLEL_MIN_ELEMENTS_CHEAP
     )
@@ -345,6 +363,10 @@ def sigmoid_backward(grad_out, s, *, out=None):
     >>> fastnn.sigmoid_backward(np.array([1.0, 10.0]), s)
     array([0.25      , 1.04993585])
     """
+    if out is None:
+        result = _dispatch.kernels.elementwise_small(3, s, grad_out, PARALLEL_MIN_ELEMENTS_CHEAP)
+        if result is not None:
+            return result
     return _elementwise(
         "sigmoid_backward",
         "sigmoid_backward",

@@ -5,13 +5,14 @@ from functools import lru_cache
 import numpy as np
 
 from . import _dispatch
-from ._config import threads_for
+from ._config import PARALLEL_MIN_ELEMENTS, threads_for
 from ._validation import as_float_array
 
 __all__ = ["softmax_cross_entropy"]
 
 _FUNC = "softmax_cross_entropy"
 _REDUCTIONS = ("mean", "sum", "none")
+_FAST_REDUCTION = {"none": 0, "sum": 1, "mean": 2}
 _INT64_MAX = np.iinfo(np.int64).max
 _NO_WEIGHTS = np.empty(0, dtype=np.float64)
 
@@ -139,6 +140,21 @@ def softmax_cross_entropy(
     >>> fastnn.softmax_cross_entropy(logits, np.array([0, 1]), reduction="none")[0]
     array([0.41703002, 0.22004952])
     """
+    if (
+        weight is None
+        and ignore_index is None
+        and type(label_smoothing) in (int, float)
+        and label_smoothing == 0
+        and type(reduction) is str
+    ):
+        # Small float logits with int64 labels go straight to the kernel.
+        fast = _dispatch.kernels.xent_small(
+            logits, target, _FAST_REDUCTION.get(reduction, -1), PARALLEL_MIN_ELEMENTS
+        )
+        if fast is not None:
+            total, grad, row_loss = fast
+            dtype = grad.dtype.type
+            return (row_loss.astype(dtype) if row_loss is not None else dtype(total)), grad
     z = as_float_array(logits, "logits", _FUNC)
     if z.ndim != 2:
         raise ValueError(f"{_FUNC}: logits must be 2-D with shape (N, C), got shape {z.shape}")

@@ -33,6 +33,9 @@ ctypedef fused floating:
 cdef extern from "_vecmath.h" nogil:
     int fnn_have_openmp()
     void fnn_log_span(const double *x, double *out, Py_ssize_t n)
+    void fnn_store_fence()
+    void fnn_scale_stream_f32(const float *src, float factor, float *dst, Py_ssize_t n)
+    void fnn_scale_stream_f64(const double *src, double factor, double *dst, Py_ssize_t n)
     int fnn_cpu_has_avx2_fma()
     int fnn_cpu_has_avx512()
     int omp_get_max_threads()
@@ -97,6 +100,12 @@ cdef enum:
 # up to FNN_MAX_COLS rows; keep the two equal).
 cdef enum:
     SHORT_ROW_BLOCK = 64
+# Softmax outputs of at least STREAM_MIN_BYTES, with rows of at most
+# STREAM_MAX_ROW elements (the row's exps wait in a stack buffer), are written
+# with streaming stores: such an output would not stay in cache anyway.
+cdef enum:
+    STREAM_MIN_BYTES = 4 << 20
+    STREAM_MAX_ROW = 8192
 
 
 # ---------------------------------------------------------------------------
@@ -191,6 +200,18 @@ cdef inline void softmax_row(const floating *x, floating *out, Py_ssize_t n) noe
     span_scale(out, <floating>(1.0 / s), n)
 
 
+cdef inline void softmax_row_streamed(const floating *x, floating *out, floating *scratch,
+                                      Py_ssize_t n) noexcept nogil:
+    # The exps go to a cache-resident scratch row; the scaled result is then
+    # streamed to out without reading out's cache lines first.
+    cdef floating m = span_max(x, n)
+    cdef double s = span_exp_store_sum(x, m, scratch, n)
+    if floating is float:
+        fnn_scale_stream_f32(scratch, <float>(1.0 / s), out, n)
+    else:
+        fnn_scale_stream_f64(scratch, 1.0 / s, out, n)
+
+
 cdef inline void log_softmax_row(const floating *x, floating *out, Py_ssize_t n) noexcept nogil:
     cdef floating m = span_max(x, n)
     cdef double s = span_exp_sum(x, m, n)
@@ -263,16 +284,27 @@ cdef inline Py_ssize_t rows_per_block(Py_ssize_t C) noexcept nogil:
 
 
 cdef inline void softmax_block(const floating *x, floating *out, Py_ssize_t rows, Py_ssize_t C,
-                               int mode) noexcept nogil:
+                               int mode, bint stream) noexcept nogil:
     cdef Py_ssize_t i
+    cdef floating scratch[STREAM_MAX_ROW]
     if C <= FNN_SHORT_ROW:
         softmax_short_rows(x, out, rows, C, mode, NULL, NULL)
     elif mode == FNN_LOG_SOFTMAX:
         for i in range(rows):
             log_softmax_row(x + i * C, out + i * C, C)
+    elif stream:
+        for i in range(rows):
+            softmax_row_streamed(x + i * C, out + i * C, scratch, C)
+        fnn_store_fence()
     else:
         for i in range(rows):
             softmax_row(x + i * C, out + i * C, C)
+
+
+cdef inline bint use_streaming_stores(Py_ssize_t n_rows, Py_ssize_t C, int mode,
+                                      Py_ssize_t itemsize) noexcept nogil:
+    return (mode == FNN_SOFTMAX and FNN_SHORT_ROW < C <= STREAM_MAX_ROW
+            and n_rows * C * itemsize >= STREAM_MIN_BYTES)
 
 
 cdef inline void xent_index_block(const floating *z, const int64_t *labels, floating *grad,
@@ -355,8 +387,9 @@ cdef inline void softmax_rows_serial(const floating *x, floating *out, Py_ssize_
                                      Py_ssize_t C, int mode) noexcept nogil:
     cdef Py_ssize_t block = rows_per_block(C)
     cdef Py_ssize_t start = 0
+    cdef bint stream = use_streaming_stores(n_rows, C, mode, sizeof(floating))
     while start < n_rows:
-        softmax_block(x + start * C, out + start * C, min(block, n_rows - start), C, mode)
+        softmax_block(x + start * C, out + start * C, min(block, n_rows - start), C, mode, stream)
         start += block
 
 
@@ -370,15 +403,18 @@ def softmax_rows(const floating[:, ::1] x,   # IN (N, C), C >= 1
     cdef Py_ssize_t n_blocks = (n_rows + block - 1) // block
     cdef Py_ssize_t b, start
     cdef int mode = FNN_LOG_SOFTMAX if log_output else FNN_SOFTMAX
+    cdef bint stream
     if n_rows == 0:
         return
     if n_threads <= 1:
         with nogil:
             softmax_rows_serial(&x[0, 0], &out[0, 0], n_rows, C, mode)
     else:
+        stream = use_streaming_stores(n_rows, C, mode, sizeof(floating))
         for b in prange(n_blocks, nogil=True, schedule="guided", num_threads=n_threads):
             start = b * block
-            softmax_block(&x[start, 0], &out[start, 0], min(block, n_rows - start), C, mode)
+            softmax_block(&x[start, 0], &out[start, 0], min(block, n_rows - start), C, mode,
+                          stream)
 
 
 def softmax_axis(const floating[:, :, ::1] x,   # IN (outer, K, inner), K >= 1

@@ -197,6 +197,72 @@ FNN_NOINLINE static void fnn_log_span(const double *x, double *out, ptrdiff_t n)
         out[j] = fnn_log(x[j]);
 }
 
+/* Streaming (non-temporal) stores for outputs too large to stay in cache:
+ * a normal store first reads the destination line into cache (read for
+ * ownership), a streaming store does not, which saves a third of the memory
+ * traffic of a softmax over a large array.  dst[j] = src[j] * factor gives
+ * bit for bit the result of the in-place scaling it replaces.  Call
+ * fnn_store_fence() once the streamed rows are written. */
+#if defined(__SSE2__) || defined(_M_X64)
+#include <immintrin.h>
+#define FNN_STREAM_BYTES_ALIGN(p, a) (((uintptr_t)(p)) & ((a) - 1))
+static inline void fnn_store_fence(void) { _mm_sfence(); }
+#else
+static inline void fnn_store_fence(void) {}
+#endif
+
+static inline void fnn_scale_stream_f32(const float *src, float factor, float *dst, ptrdiff_t n)
+{
+    ptrdiff_t j = 0;
+#if defined(__AVX512F__)
+    for (; j < n && FNN_STREAM_BYTES_ALIGN(dst + j, 64); j++)
+        dst[j] = src[j] * factor;
+    const __m512 f = _mm512_set1_ps(factor);
+    for (; j + 16 <= n; j += 16)
+        _mm512_stream_ps(dst + j, _mm512_mul_ps(_mm512_loadu_ps(src + j), f));
+#elif defined(__AVX__)
+    for (; j < n && FNN_STREAM_BYTES_ALIGN(dst + j, 32); j++)
+        dst[j] = src[j] * factor;
+    const __m256 f = _mm256_set1_ps(factor);
+    for (; j + 8 <= n; j += 8)
+        _mm256_stream_ps(dst + j, _mm256_mul_ps(_mm256_loadu_ps(src + j), f));
+#elif defined(__SSE2__) || defined(_M_X64)
+    for (; j < n && FNN_STREAM_BYTES_ALIGN(dst + j, 16); j++)
+        dst[j] = src[j] * factor;
+    const __m128 f = _mm_set1_ps(factor);
+    for (; j + 4 <= n; j += 4)
+        _mm_stream_ps(dst + j, _mm_mul_ps(_mm_loadu_ps(src + j), f));
+#endif
+    for (; j < n; j++)
+        dst[j] = src[j] * factor;
+}
+
+static inline void fnn_scale_stream_f64(const double *src, double factor, double *dst, ptrdiff_t n)
+{
+    ptrdiff_t j = 0;
+#if defined(__AVX512F__)
+    for (; j < n && FNN_STREAM_BYTES_ALIGN(dst + j, 64); j++)
+        dst[j] = src[j] * factor;
+    const __m512d f = _mm512_set1_pd(factor);
+    for (; j + 8 <= n; j += 8)
+        _mm512_stream_pd(dst + j, _mm512_mul_pd(_mm512_loadu_pd(src + j), f));
+#elif defined(__AVX__)
+    for (; j < n && FNN_STREAM_BYTES_ALIGN(dst + j, 32); j++)
+        dst[j] = src[j] * factor;
+    const __m256d f = _mm256_set1_pd(factor);
+    for (; j + 4 <= n; j += 4)
+        _mm256_stream_pd(dst + j, _mm256_mul_pd(_mm256_loadu_pd(src + j), f));
+#elif defined(__SSE2__) || defined(_M_X64)
+    for (; j < n && FNN_STREAM_BYTES_ALIGN(dst + j, 16); j++)
+        dst[j] = src[j] * factor;
+    const __m128d f = _mm_set1_pd(factor);
+    for (; j + 2 <= n; j += 2)
+        _mm_stream_pd(dst + j, _mm_mul_pd(_mm_loadu_pd(src + j), f));
+#endif
+    for (; j < n; j++)
+        dst[j] = src[j] * factor;
+}
+
 /* Widest block of columns the column kernels handle at once, and the
  * longest row the short-row (transposed block) kernels take. */
 #define FNN_MAX_COLS 64

@@ -89,3 +89,19 @@ def test_fast_path_errors_are_the_general_paths():
         fastnn.softmax_cross_entropy(np.zeros((3, 5)), np.array([0, 1, 7]))
     with pytest.raises(ValueError, match="reduction"):
         fastnn.softmax_cross_entropy(np.zeros((3, 5)), np.array([0, 1, 2]), reduction="avg")
+
+
+@pytest.mark.parametrize("dtype", FLOATS, ids=["float32", "float64"])
+@pytest.mark.parametrize("offset", [0, 1], ids=["aligned-out", "misaligned-out"])
+def test_streaming_stores_for_large_outputs_change_nothing(dtype, offset, variant):
+    # Outputs of 4 MiB and more are written with streaming stores; the
+    # values must be bit for bit those of the cached path (small calls).
+    rng = np.random.default_rng(11)
+    x = (rng.standard_normal((1100, 1000)) * 5).astype(dtype)
+    assert x.nbytes >= 4 << 20
+    storage = np.empty(x.size + offset, dtype=dtype)
+    out = storage[offset:].reshape(x.shape)
+    result = fastnn.softmax(x, out=out)
+    assert result is out
+    for rows in (slice(0, 1), slice(500, 530), slice(1070, 1100)):
+        np.testing.assert_array_equal(out[rows], fastnn.softmax(x[rows]))

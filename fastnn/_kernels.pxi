@@ -100,9 +100,10 @@ cdef enum:
 # up to FNN_MAX_COLS rows; keep the two equal).
 cdef enum:
     SHORT_ROW_BLOCK = 64
-# Softmax outputs of at least STREAM_MIN_BYTES, with rows of at most
-# STREAM_MAX_ROW elements (the row's exps wait in a stack buffer), are written
-# with streaming stores: such an output would not stay in cache anyway.
+# Outputs (softmax, log-softmax, cross-entropy gradient) of at least
+# STREAM_MIN_BYTES, with rows of at most STREAM_MAX_ROW elements (a row is
+# finished in a stack buffer), are written with streaming stores: such an
+# output would not stay in cache anyway.
 cdef enum:
     STREAM_MIN_BYTES = 4 << 20
     STREAM_MAX_ROW = 8192
@@ -200,16 +201,30 @@ cdef inline void softmax_row(const floating *x, floating *out, Py_ssize_t n) noe
     span_scale(out, <floating>(1.0 / s), n)
 
 
+cdef inline void span_scale_stream(const floating *src, floating factor, floating *dst,
+                                   Py_ssize_t n) noexcept nogil:
+    # dst = src * factor with streaming stores (factor 1 copies exactly).
+    if floating is float:
+        fnn_scale_stream_f32(src, factor, dst, n)
+    else:
+        fnn_scale_stream_f64(src, factor, dst, n)
+
+
 cdef inline void softmax_row_streamed(const floating *x, floating *out, floating *scratch,
                                       Py_ssize_t n) noexcept nogil:
     # The exps go to a cache-resident scratch row; the scaled result is then
     # streamed to out without reading out's cache lines first.
     cdef floating m = span_max(x, n)
     cdef double s = span_exp_store_sum(x, m, scratch, n)
-    if floating is float:
-        fnn_scale_stream_f32(scratch, <float>(1.0 / s), out, n)
-    else:
-        fnn_scale_stream_f64(scratch, 1.0 / s, out, n)
+    span_scale_stream(scratch, <floating>(1.0 / s), out, n)
+
+
+cdef inline void log_softmax_row_streamed(const floating *x, floating *out, floating *scratch,
+                                          Py_ssize_t n) noexcept nogil:
+    cdef floating m = span_max(x, n)
+    cdef double s = span_exp_sum(x, m, n)
+    span_log_softmax_finish(x, m, <floating>log(s), scratch, n)
+    span_scale_stream(scratch, 1, out, n)
 
 
 cdef inline void log_softmax_row(const floating *x, floating *out, Py_ssize_t n) noexcept nogil:
@@ -289,29 +304,35 @@ cdef inline void softmax_block(const floating *x, floating *out, Py_ssize_t rows
     cdef floating scratch[STREAM_MAX_ROW]
     if C <= FNN_SHORT_ROW:
         softmax_short_rows(x, out, rows, C, mode, NULL, NULL)
+    elif stream:
+        for i in range(rows):
+            if mode == FNN_LOG_SOFTMAX:
+                log_softmax_row_streamed(x + i * C, out + i * C, scratch, C)
+            else:
+                softmax_row_streamed(x + i * C, out + i * C, scratch, C)
+        fnn_store_fence()
     elif mode == FNN_LOG_SOFTMAX:
         for i in range(rows):
             log_softmax_row(x + i * C, out + i * C, C)
-    elif stream:
-        for i in range(rows):
-            softmax_row_streamed(x + i * C, out + i * C, scratch, C)
-        fnn_store_fence()
     else:
         for i in range(rows):
             softmax_row(x + i * C, out + i * C, C)
 
 
-cdef inline bint use_streaming_stores(Py_ssize_t n_rows, Py_ssize_t C, int mode,
+cdef inline bint use_streaming_stores(Py_ssize_t n_rows, Py_ssize_t C,
                                       Py_ssize_t itemsize) noexcept nogil:
-    return (mode == FNN_SOFTMAX and FNN_SHORT_ROW < C <= STREAM_MAX_ROW
-            and n_rows * C * itemsize >= STREAM_MIN_BYTES)
+    return FNN_SHORT_ROW < C <= STREAM_MAX_ROW and n_rows * C * itemsize >= STREAM_MIN_BYTES
 
 
 cdef inline void xent_index_block(const floating *z, const int64_t *labels, floating *grad,
                                   double *loss, Py_ssize_t rows, Py_ssize_t C,
                                   const floating *weight, bint weighted, double weight_sum,
                                   double smoothing, int64_t ignore_index, bint use_ignore,
-                                  double scale) noexcept nogil:
+                                  double scale, bint stream) noexcept nogil:
+    # With stream, each long row's gradient is finished in a cache-resident
+    # scratch row and then streamed out (see softmax_row_streamed).
+    cdef floating scratch[STREAM_MAX_ROW]
+    cdef floating *row_grad
     cdef floating m[SHORT_ROW_BLOCK]
     cdef double s[SHORT_ROW_BLOCK]
     cdef double log_s[SHORT_ROW_BLOCK]
@@ -330,18 +351,25 @@ cdef inline void xent_index_block(const floating *z, const int64_t *labels, floa
             memset(grad + i * C, 0, C * sizeof(floating))
             loss[i] = 0.0
             continue
+        row_grad = &scratch[0] if stream else grad + i * C
         if not short_rows:
             m[i] = span_max(z + i * C, C)
-            s[i] = span_exp_store_sum(z + i * C, m[i], grad + i * C, C)
+            s[i] = span_exp_store_sum(z + i * C, m[i], row_grad, C)
             log_s[i] = log(s[i])
-        loss[i] = xent_index_finish(z + i * C, label, grad + i * C, C, m[i], s[i], log_s[i],
+        loss[i] = xent_index_finish(z + i * C, label, row_grad, C, m[i], s[i], log_s[i],
                                     weight, weighted, weight_sum, smoothing, scale)
+        if stream:
+            span_scale_stream(scratch, 1, grad + i * C, C)
+    if stream:
+        fnn_store_fence()
 
 
 cdef inline void xent_prob_block(const floating *z, const floating *target, floating *grad,
                                  double *loss, Py_ssize_t rows, Py_ssize_t C,
                                  const floating *weight, double smoothing,
-                                 double scale) noexcept nogil:
+                                 double scale, bint stream) noexcept nogil:
+    cdef floating scratch[STREAM_MAX_ROW]
+    cdef floating *row_grad
     cdef floating m[SHORT_ROW_BLOCK]
     cdef double s[SHORT_ROW_BLOCK]
     cdef double log_s[SHORT_ROW_BLOCK]
@@ -351,12 +379,17 @@ cdef inline void xent_prob_block(const floating *z, const floating *target, floa
         softmax_short_rows(z, grad, rows, C, FNN_EXP_SHIFTED, m, s)
         fnn_log_span(s, log_s, rows)
     for i in range(rows):
+        row_grad = &scratch[0] if stream else grad + i * C
         if not short_rows:
             m[i] = span_max(z + i * C, C)
-            s[i] = span_exp_store_sum(z + i * C, m[i], grad + i * C, C)
+            s[i] = span_exp_store_sum(z + i * C, m[i], row_grad, C)
             log_s[i] = log(s[i])
-        loss[i] = xent_prob_finish(z + i * C, target + i * C, grad + i * C, C, m[i], s[i],
+        loss[i] = xent_prob_finish(z + i * C, target + i * C, row_grad, C, m[i], s[i],
                                    log_s[i], weight, smoothing, scale)
+        if stream:
+            span_scale_stream(scratch, 1, grad + i * C, C)
+    if stream:
+        fnn_store_fence()
 
 
 # ---------------------------------------------------------------------------
@@ -387,7 +420,7 @@ cdef inline void softmax_rows_serial(const floating *x, floating *out, Py_ssize_
                                      Py_ssize_t C, int mode) noexcept nogil:
     cdef Py_ssize_t block = rows_per_block(C)
     cdef Py_ssize_t start = 0
-    cdef bint stream = use_streaming_stores(n_rows, C, mode, sizeof(floating))
+    cdef bint stream = use_streaming_stores(n_rows, C, sizeof(floating))
     while start < n_rows:
         softmax_block(x + start * C, out + start * C, min(block, n_rows - start), C, mode, stream)
         start += block
@@ -410,7 +443,7 @@ def softmax_rows(const floating[:, ::1] x,   # IN (N, C), C >= 1
         with nogil:
             softmax_rows_serial(&x[0, 0], &out[0, 0], n_rows, C, mode)
     else:
-        stream = use_streaming_stores(n_rows, C, mode, sizeof(floating))
+        stream = use_streaming_stores(n_rows, C, sizeof(floating))
         for b in prange(n_blocks, nogil=True, schedule="guided", num_threads=n_threads):
             start = b * block
             softmax_block(&x[start, 0], &out[start, 0], min(block, n_rows - start), C, mode,
@@ -529,10 +562,11 @@ cdef inline void xent_index_rows_serial(const floating *z, const int64_t *labels
                                         double scale) noexcept nogil:
     cdef Py_ssize_t block = rows_per_block(C)
     cdef Py_ssize_t start = 0
+    cdef bint stream = use_streaming_stores(n_rows, C, sizeof(floating))
     while start < n_rows:
         xent_index_block(z + start * C, labels + start, grad + start * C, loss + start,
                          min(block, n_rows - start), C, weight, weighted, weight_sum, smoothing,
-                         ignore_index, use_ignore, scale)
+                         ignore_index, use_ignore, scale, stream)
         start += block
 
 
@@ -553,6 +587,7 @@ def xent_index_rows(const floating[:, ::1] logits,   # IN (N, C), C >= 1
     cdef Py_ssize_t block = rows_per_block(C)
     cdef Py_ssize_t n_blocks = (n_rows + block - 1) // block
     cdef Py_ssize_t b, start
+    cdef bint stream
     if n_rows == 0:
         return
     if n_threads <= 1:
@@ -561,11 +596,13 @@ def xent_index_rows(const floating[:, ::1] logits,   # IN (N, C), C >= 1
                                    n_rows, C, &weight[0], weighted, weight_sum, smoothing,
                                    ignore_index, use_ignore, scale)
     else:
+        stream = use_streaming_stores(n_rows, C, sizeof(floating))
         for b in prange(n_blocks, nogil=True, schedule="guided", num_threads=n_threads):
             start = b * block
             xent_index_block(&logits[start, 0], &target[start], &grad_out[start, 0],
                              &loss_out[start], min(block, n_rows - start), C, &weight[0],
-                             weighted, weight_sum, smoothing, ignore_index, use_ignore, scale)
+                             weighted, weight_sum, smoothing, ignore_index, use_ignore, scale,
+                             stream)
 
 
 def xent_prob_rows(const floating[:, ::1] logits,   # IN (N, C), C >= 1
@@ -581,6 +618,7 @@ def xent_prob_rows(const floating[:, ::1] logits,   # IN (N, C), C >= 1
     cdef Py_ssize_t block = rows_per_block(C)
     cdef Py_ssize_t n_blocks = (n_rows + block - 1) // block
     cdef Py_ssize_t b, start
+    cdef bint stream = use_streaming_stores(n_rows, C, sizeof(floating))
     if n_rows == 0:
         return
     if n_threads <= 1:
@@ -589,13 +627,13 @@ def xent_prob_rows(const floating[:, ::1] logits,   # IN (N, C), C >= 1
                 start = b * block
                 xent_prob_block(&logits[start, 0], &target[start, 0], &grad_out[start, 0],
                                 &loss_out[start], min(block, n_rows - start), C, &weight[0],
-                                smoothing, scale)
+                                smoothing, scale, stream)
     else:
         for b in prange(n_blocks, nogil=True, schedule="guided", num_threads=n_threads):
             start = b * block
             xent_prob_block(&logits[start, 0], &target[start, 0], &grad_out[start, 0],
                             &loss_out[start], min(block, n_rows - start), C, &weight[0],
-                            smoothing, scale)
+                            smoothing, scale, stream)
 
 
 # ---------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 # fastnn's compiled kernels, included by each instruction-set variant
-# (_kernels_baseline.pyx, _kernels_avx2.pyx), which only differ in compile
-# flags.
+# (_kernels_baseline.pyx, _kernels_avx2.pyx, _kernels_avx512.pyx), which only
+# differ in compile flags.
 #
 # Three layers, like scikit-learn's sklearn/_loss:
 #   1. span loops in _spans.h: branch-free C over one contiguous span that gcc
@@ -39,7 +39,6 @@ cdef extern from "_vecmath.h" nogil:
     int fnn_cpu_has_avx2_fma()
     int fnn_cpu_has_avx512()
     int omp_get_max_threads()
-    int FNN_MAX_COLS
     int FNN_SHORT_ROW
     int FNN_SOFTMAX
     int FNN_LOG_SOFTMAX
@@ -220,18 +219,16 @@ cdef inline void softmax_row_streamed(const floating *x, floating *out, floating
     span_scale_stream(scratch, <floating>(1.0 / s), out, n)
 
 
-cdef inline void log_softmax_row_streamed(const floating *x, floating *out, floating *scratch,
-                                          Py_ssize_t n) noexcept nogil:
-    cdef floating m = span_max(x, n)
-    cdef double s = span_exp_sum(x, m, n)
-    span_log_softmax_finish(x, m, <floating>log(s), scratch, n)
-    span_scale_stream(scratch, 1, out, n)
-
-
 cdef inline void log_softmax_row(const floating *x, floating *out, Py_ssize_t n) noexcept nogil:
     cdef floating m = span_max(x, n)
     cdef double s = span_exp_sum(x, m, n)
     span_log_softmax_finish(x, m, <floating>log(s), out, n)
+
+
+cdef inline void log_softmax_row_streamed(const floating *x, floating *out, floating *scratch,
+                                          Py_ssize_t n) noexcept nogil:
+    log_softmax_row(x, scratch, n)
+    span_scale_stream(scratch, 1, out, n)
 
 
 cdef inline void softmax_columns(const floating *x, floating *out, Py_ssize_t K, Py_ssize_t stride,

@@ -43,6 +43,16 @@ def check_out(out, shape, dtype, func):
         raise ValueError(f"{func}: out is read-only")
 
 
+def result_array(out, x, func):
+    """The array a kernel writes ``x``'s result into: ``out`` once checked, or
+    a new array in ``x``'s layout (C unless ``x`` is Fortran-ordered) that
+    overlaps nothing."""
+    if out is None:
+        return empty_like_layout(x)
+    check_out(out, x.shape, x.dtype, func)
+    return out
+
+
 def check_same_shape(a, b, name_a, name_b, func):
     if a.shape != b.shape:
         raise ValueError(

@@ -19,11 +19,10 @@ from ._config import (
 )
 from ._validation import (
     as_float_array,
-    check_out,
     check_same_shape,
     contiguous_order,
-    empty_like_layout,
     overlaps_elsewhere,
+    result_array,
 )
 
 __all__ = ["softmax", "log_softmax", "sigmoid", "sigmoid_grad", "sigmoid_backward"]
@@ -78,11 +77,7 @@ def _run_softmax(x, result, axis, log_output, fresh):
 def _softmax_family(x, axis, out, where, log_output, func):
     x = as_float_array(x, "x", func)
     axis = _check_axis(axis, x.ndim, func)
-    if out is None:
-        result = empty_like_layout(x)
-    else:
-        check_out(out, x.shape, x.dtype, func)
-        result = out
+    result = result_array(out, x, func)
     if x.size == 0:
         return result
     if where is None:
@@ -229,13 +224,7 @@ def _elementwise(kernel_name, func, out, names, *arrays, parallel_min):
         dtype = np.result_type(*arrays)
         arrays = [a.astype(dtype, copy=False) for a in arrays]
     first = arrays[0]
-    if out is None:
-        # A fresh result follows the inputs' layout (C unless they are all
-        # Fortran-ordered) and overlaps nothing.
-        result = empty_like_layout(first)
-    else:
-        check_out(out, first.shape, first.dtype, func)
-        result = out
+    result = result_array(out, first, func)
     if first.size == 0:
         return result
     order = contiguous_order(*arrays)

@@ -76,8 +76,9 @@ def show_config():
     Returns
     -------
     config : dict
-        ``"version"``; ``"simd"``, the active kernel variant (``"avx2"``
-        for the AVX2+FMA build, ``"baseline"`` otherwise); ``"simd_available"``,
+        ``"version"``; ``"simd"``, the active kernel variant (``"avx512"``
+        for the AVX-512 build, ``"avx2"`` for the AVX2+FMA build,
+        ``"baseline"`` otherwise); ``"simd_available"``,
         the variants this CPU can run; ``"openmp"``, whether the kernels were
         compiled with OpenMP; ``"num_threads"``, the threads large inputs use;
         ``"parallel_min_elements"``, the size below which calls stay serial.

@@ -33,6 +33,7 @@ ctypedef fused floating:
 cdef extern from "_vecmath.h" nogil:
     int fnn_have_openmp()
     void fnn_log_span(const double *x, double *out, Py_ssize_t n)
+    double fnn_sum_f64(const double *y, Py_ssize_t n)
     void fnn_store_fence()
     void fnn_scale_stream_f32(const float *src, float factor, float *dst, Py_ssize_t n)
     void fnn_scale_stream_f64(const double *src, double factor, double *dst, Py_ssize_t n)
@@ -259,7 +260,10 @@ cdef inline double xent_index_finish(const floating *z, int64_t label, floating 
     cdef double keep = 1.0 - smoothing
     cdef double spread = smoothing / C
     # -log p_label = log_s - (z_label - m): two non-negative terms, no cancellation.
-    cdef double loss = keep * w_label * (log_s - (<double>z[label] - m))
+    # A label of zero weight contributes nothing, even with a -inf logit
+    # (0 * inf would be nan), as the soft-target path and _reference agree.
+    cdef double loss = (keep * w_label * (log_s - (<double>z[label] - m))
+                        if keep * w_label != 0.0 else 0.0)
     cdef double q_sum = keep * w_label + spread * weight_sum
     if smoothing != 0.0:
         loss += spread * (weight_sum * log_s - span_weighted_shifted_sum(z, m, weight, C))
@@ -497,7 +501,8 @@ cdef void elementwise(int op,
 
 def exp(const floating[::1] x, floating[::1] out, int n_threads=1):
     """out = exp(x) with the exp the kernels use (exposed for accuracy tests)."""
-    elementwise(0, x, x, out, n_threads)
+    with nogil:
+        elementwise(0, x, x, out, n_threads)
 
 
 def log_span(const double[::1] x, double[::1] out):
@@ -509,18 +514,21 @@ def log_span(const double[::1] x, double[::1] out):
 
 def sigmoid(const floating[::1] x, floating[::1] out, int n_threads):
     """out = 1 / (1 + exp(-x)), stable for any x."""
-    elementwise(1, x, x, out, n_threads)
+    with nogil:
+        elementwise(1, x, x, out, n_threads)
 
 
 def sigmoid_grad(const floating[::1] s, floating[::1] out, int n_threads):
     """out = s * (1 - s)."""
-    elementwise(2, s, s, out, n_threads)
+    with nogil:
+        elementwise(2, s, s, out, n_threads)
 
 
 def sigmoid_backward(const floating[::1] grad, const floating[::1] s, floating[::1] out,
                      int n_threads):
     """out = grad * s * (1 - s)."""
-    elementwise(3, s, grad, out, n_threads)
+    with nogil:
+        elementwise(3, s, grad, out, n_threads)
 
 
 def check_labels(const int64_t[::1] target,  # IN (N,)
@@ -669,12 +677,13 @@ def softmax_small(object x, bint log_output, Py_ssize_t max_size):
     cdef Py_ssize_t n_rows = cnp.PyArray_SIZE(a) // C
     cdef int mode = FNN_LOG_SOFTMAX if log_output else FNN_SOFTMAX
     cdef cnp.ndarray out = cnp.PyArray_EMPTY(ndim, cnp.PyArray_DIMS(a), typenum, 0)
-    if typenum == cnp.NPY_FLOAT32:
-        softmax_rows_serial(<const float *>cnp.PyArray_DATA(a), <float *>cnp.PyArray_DATA(out),
-                            n_rows, C, mode)
-    else:
-        softmax_rows_serial(<const double *>cnp.PyArray_DATA(a), <double *>cnp.PyArray_DATA(out),
-                            n_rows, C, mode)
+    cdef void *x_data = cnp.PyArray_DATA(a)
+    cdef void *out_data = cnp.PyArray_DATA(out)
+    with nogil:
+        if typenum == cnp.NPY_FLOAT32:
+            softmax_rows_serial(<const float *>x_data, <float *>out_data, n_rows, C, mode)
+        else:
+            softmax_rows_serial(<const double *>x_data, <double *>out_data, n_rows, C, mode)
     return out
 
 
@@ -694,20 +703,23 @@ def elementwise_small(int op, object x, object y, Py_ssize_t max_size):
             return None
     cdef cnp.ndarray out = cnp.PyArray_EMPTY(cnp.PyArray_NDIM(a), cnp.PyArray_DIMS(a), typenum, 0)
     cdef Py_ssize_t n = cnp.PyArray_SIZE(a)
-    if typenum == cnp.NPY_FLOAT32:
-        span_elementwise(op, <const float *>cnp.PyArray_DATA(a), <const float *>cnp.PyArray_DATA(b),
-                         <float *>cnp.PyArray_DATA(out), n)
-    else:
-        span_elementwise(op, <const double *>cnp.PyArray_DATA(a),
-                         <const double *>cnp.PyArray_DATA(b), <double *>cnp.PyArray_DATA(out), n)
+    cdef void *x_data = cnp.PyArray_DATA(a)
+    cdef void *y_data = cnp.PyArray_DATA(b)
+    cdef void *out_data = cnp.PyArray_DATA(out)
+    with nogil:
+        if typenum == cnp.NPY_FLOAT32:
+            span_elementwise(op, <const float *>x_data, <const float *>y_data, <float *>out_data, n)
+        else:
+            span_elementwise(op, <const double *>x_data, <const double *>y_data,
+                             <double *>out_data, n)
     return out
 
 
 def xent_small(object logits, object target, int reduction, Py_ssize_t max_size):
     """Fused cross-entropy of small logits with int64 class indices and no
     weights, smoothing or ignore_index; or None.  reduction: 0 "none", 1 "sum",
-    2 "mean".  Returns (loss as a float, grad, per-sample losses or None).
-    Invalid labels also give None: the general path reports them."""
+    2 "mean".  Returns (sum of the per-sample losses, grad, per-sample
+    losses).  Invalid labels also give None: the general path reports them."""
     if reduction < 0 or reduction > 2:
         return None
     if not is_small_float_carray(logits, max_size) or type(target) is not cnp.ndarray:
@@ -730,17 +742,22 @@ def xent_small(object logits, object target, int reduction, Py_ssize_t max_size)
     cdef cnp.ndarray row_loss = cnp.PyArray_EMPTY(1, cnp.PyArray_DIMS(z), cnp.NPY_FLOAT64, 0)
     cdef double *loss = <double *>cnp.PyArray_DATA(row_loss)
     cdef double scale = 1.0 / n_rows if reduction == 2 else 1.0
-    cdef double total = 0.0
-    if typenum == cnp.NPY_FLOAT32:
-        xent_index_rows_serial(<const float *>cnp.PyArray_DATA(z), labels,
-                               <float *>cnp.PyArray_DATA(grad), loss, n_rows, C, NULL, False,
-                               C, 0.0, 0, False, scale)
-    else:
-        xent_index_rows_serial(<const double *>cnp.PyArray_DATA(z), labels,
-                               <double *>cnp.PyArray_DATA(grad), loss, n_rows, C, NULL, False,
-                               C, 0.0, 0, False, scale)
-    if reduction == 0:
-        return 0.0, grad, row_loss
-    for i in range(n_rows):
-        total += loss[i]
-    return total * scale, grad, None
+    cdef double total
+    cdef void *z_data = cnp.PyArray_DATA(z)
+    cdef void *grad_data = cnp.PyArray_DATA(grad)
+    with nogil:
+        if typenum == cnp.NPY_FLOAT32:
+            xent_index_rows_serial(<const float *>z_data, labels, <float *>grad_data, loss,
+                                   n_rows, C, NULL, False, C, 0.0, 0, False, scale)
+        else:
+            xent_index_rows_serial(<const double *>z_data, labels, <double *>grad_data, loss,
+                                   n_rows, C, NULL, False, C, 0.0, 0, False, scale)
+        total = fnn_sum_f64(loss, n_rows)
+    return total, grad, row_loss
+
+
+def sum_losses(const double[::1] row_loss):
+    """Sum of per-sample losses, the same way on every path (8 partial sums)."""
+    if row_loss.shape[0] == 0:
+        return 0.0
+    return fnn_sum_f64(&row_loss[0], row_loss.shape[0])

@@ -10,14 +10,17 @@ import numpy as np
 def as_float_array(x, name, func):
     """Return ``x`` as a float32 or float64 array without copying when possible.
 
-    float32 and float64 pass through; integers and booleans become float64
-    and float16 becomes float32 (as in scipy.special).  Anything else
+    float32 and float64 pass through (converted to native byte order if
+    needed); integers and booleans become float64 and float16 becomes float32
+    (as in scipy.special).  Anything else
     (complex, strings, objects, extended precision) raises TypeError.
     """
     x = np.asarray(x)
     dtype = x.dtype
     if dtype == np.float64 or dtype == np.float32:
         return x
+    if dtype.kind == "f" and not dtype.isnative and dtype.itemsize in (4, 8):
+        return x.astype(dtype.newbyteorder("="))
     if dtype.kind in "biu":
         return x.astype(np.float64)
     if dtype == np.float16:

@@ -8,6 +8,7 @@ transpose), allocates the result and calls the active kernel variant.
 import math
 
 import numpy as np
+from numpy.exceptions import AxisError
 from numpy.lib.array_utils import normalize_axis_index
 
 from . import _dispatch
@@ -33,7 +34,11 @@ def _check_axis(axis, ndim, func):
         return ndim - 1
     if isinstance(axis, (bool, np.bool_)) or not isinstance(axis, (int, np.integer)):
         raise TypeError(f"{func}: axis must be an integer, got {axis!r}")
-    return normalize_axis_index(int(axis), ndim, msg_prefix=func)
+    axis = int(axis)
+    if not -ndim <= axis < ndim:
+        # normalize_axis_index overflows on integers beyond 64 bits.
+        raise AxisError(axis, ndim, msg_prefix=func)
+    return normalize_axis_index(axis, ndim, msg_prefix=func)
 
 
 def _run_softmax(x, result, axis, log_output, fresh):
@@ -78,21 +83,23 @@ def _softmax_family(x, axis, out, where, log_output, func):
     x = as_float_array(x, "x", func)
     axis = _check_axis(axis, x.ndim, func)
     result = result_array(out, x, func)
+    if where is not None:
+        where = np.asarray(where)
+        if where.dtype != np.bool_:
+            raise TypeError(f"{func}: where must be a boolean array, got dtype {where.dtype}")
+        try:
+            mask = np.broadcast_to(where, x.shape)
+        except ValueError:
+            raise ValueError(
+                f"{func}: where has shape {where.shape}, which does not broadcast to x's "
+                f"shape {x.shape}"
+            ) from None
     if x.size == 0:
         return result
     if where is None:
         _run_softmax(x, result, axis, log_output, out is None)
         return result
 
-    where = np.asarray(where)
-    if where.dtype != np.bool_:
-        raise TypeError(f"{func}: where must be a boolean array, got dtype {where.dtype}")
-    try:
-        mask = np.broadcast_to(where, x.shape)
-    except ValueError:
-        raise ValueError(
-            f"{func}: where has shape {where.shape}, which does not broadcast to x's shape {x.shape}"
-        ) from None
     # A masked entry is an entry at -inf: probability exactly 0, and it
     # cannot be the row maximum unless the whole row is masked.
     masked = np.where(mask, x, x.dtype.type(-np.inf))

@@ -121,7 +121,7 @@ class MLPClassifier:
     >>> X, y = make_spirals(n_samples=300, n_classes=3, noise=0.1, seed=0)
     >>> labels = np.array(["red", "green", "blue"])[y]
     >>> clf = MLPClassifier(hidden_layer_sizes=(50,), activation="tanh",
-    ...                     solver="lbfgs", max_epochs=500, random_state=0)
+    ...                     solver="lbfgs", tol=1e-3, random_state=0)
     >>> clf.fit(X, labels).classes_
     array(['blue', 'green', 'red'], dtype='<U5')
     >>> bool(clf.score(X, labels) > 0.95)

@@ -1,5 +1,6 @@
 """The fused softmax cross-entropy: validation, allocation, dispatch."""
 
+import numbers
 from functools import lru_cache
 
 import numpy as np
@@ -14,6 +15,7 @@ _FUNC = "softmax_cross_entropy"
 _REDUCTIONS = ("mean", "sum", "none")
 _FAST_REDUCTION = {"none": 0, "sum": 1, "mean": 2}
 _INT64_MAX = np.iinfo(np.int64).max
+_INT64_MIN = np.iinfo(np.int64).min
 _NO_WEIGHTS = np.empty(0, dtype=np.float64)
 
 
@@ -153,8 +155,7 @@ def softmax_cross_entropy(
         )
         if fast is not None:
             total, grad, row_loss = fast
-            dtype = grad.dtype.type
-            return (row_loss.astype(dtype) if row_loss is not None else dtype(total)), grad
+            return _reduce(reduction, total, row_loss, float(len(row_loss)), grad)
     z = as_float_array(logits, "logits", _FUNC)
     if z.ndim != 2:
         raise ValueError(f"{_FUNC}: logits must be 2-D with shape (N, C), got shape {z.shape}")
@@ -165,6 +166,10 @@ def softmax_cross_entropy(
             f"{_FUNC}: reduction must be one of {', '.join(map(repr, _REDUCTIONS))}, "
             f"got {reduction!r}"
         )
+    if isinstance(label_smoothing, (bool, np.bool_)) or not isinstance(
+        label_smoothing, numbers.Real
+    ):
+        raise TypeError(f"{_FUNC}: label_smoothing must be a number, got {label_smoothing!r}")
     smoothing = float(label_smoothing)
     if not 0.0 <= smoothing <= 1.0:
         raise ValueError(f"{_FUNC}: label_smoothing must lie in [0, 1], got {label_smoothing!r}")
@@ -183,6 +188,11 @@ def softmax_cross_entropy(
         or not isinstance(ignore_index, (int, np.integer))
     ):
         raise TypeError(f"{_FUNC}: ignore_index must be an integer or None, got {ignore_index!r}")
+    if ignore_index is not None and not _INT64_MIN <= ignore_index <= _INT64_MAX:
+        raise ValueError(
+            f"{_FUNC}: ignore_index={ignore_index} does not fit in a 64-bit integer; no label "
+            f"can equal it"
+        )
 
     target = np.asarray(target)
     kernels = _dispatch.kernels
@@ -206,10 +216,13 @@ def softmax_cross_entropy(
         # PyTorch; an infinite scale makes the kept rows' gradient nan too,
         # while ignored rows keep their zero gradient.
         scale = (1.0 / denominator if denominator else np.inf) if reduction == "mean" else 1.0
-        kernels.xent_index_rows(
-            z, labels, w, weight is not None, weight_sum, smoothing,
-            ignore, use_ignore, scale, grad, row_loss, n_threads,
-        )
+        if n_classes:
+            kernels.xent_index_rows(
+                z, labels, w, weight is not None, weight_sum, smoothing,
+                ignore, use_ignore, scale, grad, row_loss, n_threads,
+            )
+        else:  # every label was ignored (none can lie in [0, 0))
+            row_loss[:] = 0.0
     elif target.ndim == 2:
         if ignore_index is not None:
             raise ValueError(
@@ -233,10 +246,17 @@ def softmax_cross_entropy(
             f"shape {z.shape}, got an array of shape {target.shape}"
         )
 
+    return _reduce(reduction, kernels.sum_losses(row_loss), row_loss, denominator, grad)
+
+
+def _reduce(reduction, total, row_loss, denominator, grad):
+    """The reduced loss, in the gradient's dtype, from the per-sample losses
+    and their sum (computed by the kernels the same way on every path)."""
+    dtype = grad.dtype.type
     if reduction == "none":
-        return row_loss.astype(z.dtype), grad
+        return row_loss.astype(dtype), grad
     if reduction == "sum":
-        return z.dtype.type(row_loss.sum()), grad
+        return dtype(total), grad
     if denominator == 0:
-        return z.dtype.type(np.nan), grad
-    return z.dtype.type(row_loss.sum() / denominator), grad
+        return dtype(np.nan), grad
+    return dtype(total / denominator), grad

@@ -44,8 +44,8 @@ def _check_axis(axis, ndim, func):
 def _run_softmax(x, result, axis, log_output, fresh):
     """Softmax of ``x`` along ``axis`` into ``result`` (same shape and dtype).
 
-    ``fresh`` says ``result`` was just allocated by ``empty_like_layout(x)``,
-    so it has ``x``'s layout and shares no memory with it.
+    ``fresh`` says ``result`` was just allocated by ``result_array`` (no
+    ``out`` given), so it has ``x``'s layout and shares no memory with it.
     """
     order = contiguous_order(x)
     if order is None:
@@ -80,6 +80,11 @@ def _run_softmax(x, result, axis, log_output, fresh):
 
 
 def _softmax_family(x, axis, out, where, log_output, func):
+    if out is None and where is None and type(axis) is int and axis == -1:
+        # Small C-ordered float arrays go straight to the kernel (None: not one).
+        result = _dispatch.kernels.softmax_small(x, log_output, PARALLEL_MIN_ELEMENTS)
+        if result is not None:
+            return result
     x = as_float_array(x, "x", func)
     axis = _check_axis(axis, x.ndim, func)
     result = result_array(out, x, func)
@@ -172,11 +177,6 @@ def softmax(x, axis=-1, *, out=None, where=None):
     array([[0.26894142, 0.73105858, 0.        ],
            [0.        , 0.        , 0.        ]])
     """
-    if out is None and where is None and type(axis) is int and axis == -1:
-        # Small C-ordered float arrays go straight to the kernel (None: not one).
-        result = _dispatch.kernels.softmax_small(x, False, PARALLEL_MIN_ELEMENTS)
-        if result is not None:
-            return result
     return _softmax_family(x, axis, out, where, False, "softmax")
 
 
@@ -217,14 +217,27 @@ def log_softmax(x, axis=-1, *, out=None, where=None):
     >>> fastnn.log_softmax(np.array([0.0, 1000.0]))
     array([-1000.,     0.])
     """
-    if out is None and where is None and type(axis) is int and axis == -1:
-        result = _dispatch.kernels.softmax_small(x, True, PARALLEL_MIN_ELEMENTS)
-        if result is not None:
-            return result
     return _softmax_family(x, axis, out, where, True, "log_softmax")
 
 
-def _elementwise(kernel_name, func, out, names, *arrays, parallel_min):
+# For each elementwise kernel: its op code in the small-call kernel, the size
+# below which it stays serial, and the names of its arguments.
+_ELEMENTWISE = {
+    "sigmoid": (1, PARALLEL_MIN_ELEMENTS_SIGMOID, ("x",)),
+    "sigmoid_grad": (2, PARALLEL_MIN_ELEMENTS_CHEAP, ("s",)),
+    "sigmoid_backward": (3, PARALLEL_MIN_ELEMENTS_CHEAP, ("grad_out", "s")),
+}
+
+
+def _elementwise(func, out, *arrays):
+    op, parallel_min, names = _ELEMENTWISE[func]
+    if out is None:
+        # Small C-ordered float arrays go straight to the kernel (None: not
+        # one), which takes the sigmoid's output first: y * sigmoid_grad(x).
+        second = arrays[0] if len(arrays) == 2 else None
+        result = _dispatch.kernels.elementwise_small(op, arrays[-1], second, parallel_min)
+        if result is not None:
+            return result
     arrays = [as_float_array(a, name, func) for a, name in zip(arrays, names)]
     if len(arrays) == 2:
         check_same_shape(arrays[0], arrays[1], names[0], names[1], func)
@@ -242,7 +255,7 @@ def _elementwise(kernel_name, func, out, names, *arrays, parallel_min):
     direct = in_order and (out is None or not any(overlaps_elsewhere(a, out) for a in arrays))
     flat_result = result.ravel(order=order) if direct else np.empty(first.size, dtype=first.dtype)
     n_threads = threads_for(first.size, parallel_min)
-    getattr(_dispatch.kernels, kernel_name)(*flat_inputs, flat_result, n_threads)
+    getattr(_dispatch.kernels, func)(*flat_inputs, flat_result, n_threads)
     if not direct:
         np.copyto(result, flat_result.reshape(first.shape, order=order))
     return result
@@ -283,13 +296,7 @@ def sigmoid(x, *, out=None):
     >>> fastnn.sigmoid(np.array([-1e4, 0.0, 1e4]))
     array([0. , 0.5, 1. ])
     """
-    if out is None:
-        result = _dispatch.kernels.elementwise_small(1, x, None, PARALLEL_MIN_ELEMENTS_SIGMOID)
-        if result is not None:
-            return result
-    return _elementwise(
-        "sigmoid", "sigmoid", out, ("x",), x, parallel_min=PARALLEL_MIN_ELEMENTS_SIGMOID
-    )
+    return _elementwise("sigmoid", out, x)
 
 
 def sigmoid_grad(s, *, out=None):
@@ -323,13 +330,7 @@ def sigmoid_grad(s, *, out=None):
     array([[0.19661193, 0.10499359],
            [0.19661193, 0.10499359]])
     """
-    if out is None:
-        result = _dispatch.kernels.elementwise_small(2, s, None, PARALLEL_MIN_ELEMENTS_CHEAP)
-        if result is not None:
-            return result
-    return _elementwise(
-        "sigmoid_grad", "sigmoid_grad", out, ("s",), s, parallel_min=PARALLEL_MIN_ELEMENTS_CHEAP
-    )
+    return _elementwise("sigmoid_grad", out, s)
 
 
 def sigmoid_backward(grad_out, s, *, out=None):
@@ -359,16 +360,4 @@ def sigmoid_backward(grad_out, s, *, out=None):
     >>> fastnn.sigmoid_backward(np.array([1.0, 10.0]), s)
     array([0.25      , 1.04993585])
     """
-    if out is None:
-        result = _dispatch.kernels.elementwise_small(3, s, grad_out, PARALLEL_MIN_ELEMENTS_CHEAP)
-        if result is not None:
-            return result
-    return _elementwise(
-        "sigmoid_backward",
-        "sigmoid_backward",
-        out,
-        ("grad_out", "s"),
-        grad_out,
-        s,
-        parallel_min=PARALLEL_MIN_ELEMENTS_CHEAP,
-    )
+    return _elementwise("sigmoid_backward", out, grad_out, s)

@@ -27,7 +27,7 @@ def _unit_weights(n_classes, dtype):
     return ones
 
 
-def _check_index_target(target, n_rows, n_classes, ignore_index):
+def _check_index_target(target, n_rows, n_classes):
     if target.dtype.kind not in "iu":
         raise TypeError(
             f"{_FUNC}: a 1-D target holds class indices and must have an integer dtype, "
@@ -200,7 +200,7 @@ def softmax_cross_entropy(
     row_loss = np.empty(n_rows, dtype=np.float64)
     n_threads = threads_for(z.size)
     if target.ndim == 1:
-        labels = _check_index_target(target, n_rows, n_classes, ignore_index)
+        labels = _check_index_target(target, n_rows, n_classes)
         use_ignore = ignore_index is not None
         ignore = int(ignore_index) if use_ignore else 0
         bad_row, denominator = kernels.check_labels(

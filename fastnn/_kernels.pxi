@@ -19,9 +19,10 @@
 # keeps the OpenMP runtime entirely out of small calls).
 
 cimport numpy as cnp
-from cython.parallel cimport prange
-from libc.math cimport log
+from cython.parallel cimport parallel, prange
+from libc.math cimport log1p
 from libc.stdint cimport int64_t
+from libc.stdlib cimport free, malloc
 from libc.string cimport memset
 
 cnp.import_array()
@@ -32,7 +33,9 @@ ctypedef fused floating:
 
 cdef extern from "_vecmath.h" nogil:
     int fnn_have_openmp()
+    int fnn_openmp_thread_limit()
     void fnn_log_span(const double *x, double *out, Py_ssize_t n)
+    void fnn_log1p_span(const double *x, double *out, Py_ssize_t n)
     double fnn_sum_f64(const double *y, Py_ssize_t n)
     void fnn_store_fence()
     void fnn_scale_stream_f32(const float *src, float factor, float *dst, Py_ssize_t n)
@@ -49,8 +52,11 @@ cdef extern from "_vecmath.h" nogil:
     double fnn_max_f64(const double *x, Py_ssize_t n)
     double fnn_exp_store_sum_f32(const float *x, float shift, float *out, Py_ssize_t n)
     double fnn_exp_store_sum_f64(const double *x, double shift, double *out, Py_ssize_t n)
-    double fnn_exp_sum_f32(const float *x, float shift, Py_ssize_t n)
-    double fnn_exp_sum_f64(const double *x, double shift, Py_ssize_t n)
+    double fnn_exp_store_sum_less_one_f32(const float *x, float shift, float *out, Py_ssize_t n)
+    double fnn_exp_store_sum_less_one_f64(const double *x, double shift, double *out,
+                                          Py_ssize_t n)
+    double fnn_exp_sum_less_one_f32(const float *x, float shift, Py_ssize_t n)
+    double fnn_exp_sum_less_one_f64(const double *x, double shift, Py_ssize_t n)
     void fnn_scale_f32(float *y, float factor, Py_ssize_t n)
     void fnn_scale_f64(double *y, double factor, Py_ssize_t n)
     void fnn_log_softmax_finish_f32(const float *x, float shift, float log_sum, float *out,
@@ -102,9 +108,13 @@ cdef enum:
     SHORT_ROW_BLOCK = 64
 # Outputs (softmax, log-softmax, cross-entropy gradient) of at least
 # STREAM_MIN_BYTES, with rows of at most STREAM_MAX_ROW elements (a row is
-# finished in a stack buffer), are written with streaming stores: with its
-# input, such an output overflows a typical L3 cache and would not stay in
-# cache anyway.  (Measured: a gain from 64 MB, none at 16 MB with a 32 MB L3.)
+# finished in a cache-resident scratch row), are written with streaming
+# stores: with its input, such an output overflows a typical L3 cache and
+# would not stay in cache anyway.  (Measured: a gain from 64 MB, none at
+# 16 MB with a 32 MB L3.)  The scratch row is allocated on the heap, once per
+# call and thread: a 64 KB stack array would overflow the small stacks some
+# programs give their threads (threading.stack_size), even on paths that
+# never use it.
 cdef enum:
     STREAM_MIN_BYTES = 16 << 20
     STREAM_MAX_ROW = 8192
@@ -129,11 +139,22 @@ cdef inline double span_exp_store_sum(const floating *x, floating shift, floatin
         return fnn_exp_store_sum_f64(x, shift, out, n)
 
 
-cdef inline double span_exp_sum(const floating *x, floating shift, Py_ssize_t n) noexcept nogil:
+cdef inline double span_exp_store_sum_less_one(const floating *x, floating shift, floating *out,
+                                               Py_ssize_t n) noexcept nogil:
+    # shift must be the maximum of x; the result is sum(exp(x - shift)) - 1,
+    # accurate also when it is tiny (see _spans.h).
     if floating is float:
-        return fnn_exp_sum_f32(x, shift, n)
+        return fnn_exp_store_sum_less_one_f32(x, shift, out, n)
     else:
-        return fnn_exp_sum_f64(x, shift, n)
+        return fnn_exp_store_sum_less_one_f64(x, shift, out, n)
+
+
+cdef inline double span_exp_sum_less_one(const floating *x, floating shift,
+                                         Py_ssize_t n) noexcept nogil:
+    if floating is float:
+        return fnn_exp_sum_less_one_f32(x, shift, n)
+    else:
+        return fnn_exp_sum_less_one_f64(x, shift, n)
 
 
 cdef inline void span_scale(floating *y, floating factor, Py_ssize_t n) noexcept nogil:
@@ -221,9 +242,12 @@ cdef inline void softmax_row_streamed(const floating *x, floating *out, floating
 
 
 cdef inline void log_softmax_row(const floating *x, floating *out, Py_ssize_t n) noexcept nogil:
+    # log(sum) as log1p(sum - 1), with the sum less one accumulated apart
+    # from the maximum's exact 1: when one entry dominates, log(1 + tiny)
+    # would round to 0 and lose the log-probability of the largest entry.
     cdef floating m = span_max(x, n)
-    cdef double s = span_exp_sum(x, m, n)
-    span_log_softmax_finish(x, m, <floating>log(s), out, n)
+    cdef double s_less_one = span_exp_sum_less_one(x, m, n)
+    span_log_softmax_finish(x, m, <floating>log1p(s_less_one), out, n)
 
 
 cdef inline void log_softmax_row_streamed(const floating *x, floating *out, floating *scratch,
@@ -264,8 +288,13 @@ cdef inline double xent_index_finish(const floating *z, int64_t label, floating 
     # (0 * inf would be nan), as the soft-target path and _reference agree.
     cdef double loss = (keep * w_label * (log_s - (<double>z[label] - m))
                         if keep * w_label != 0.0 else 0.0)
-    cdef double q_sum = keep * w_label + spread * weight_sum
+    # Without smoothing only the label's weight enters (as in PyTorch): the
+    # other classes' weights, which may be inf or nan (inverse frequencies
+    # of a class absent from the data), must not reach the gradient through
+    # 0 * weight_sum.
+    cdef double q_sum = keep * w_label
     if smoothing != 0.0:
+        q_sum += spread * weight_sum
         loss += spread * (weight_sum * log_s - span_weighted_shifted_sum(z, m, weight, C))
         span_scale_minus_weight(grad, <floating>(scale * q_sum / s), <floating>(scale * spread),
                                 weight, C)
@@ -301,12 +330,13 @@ cdef inline Py_ssize_t rows_per_block(Py_ssize_t C) noexcept nogil:
 
 
 cdef inline void softmax_block(const floating *x, floating *out, Py_ssize_t rows, Py_ssize_t C,
-                               int mode, bint stream) noexcept nogil:
+                               int mode, floating *scratch) noexcept nogil:
+    # scratch: a row of C elements to stream each result row through, or
+    # NULL to write out directly.
     cdef Py_ssize_t i
-    cdef floating scratch[STREAM_MAX_ROW]
     if C <= FNN_SHORT_ROW:
         softmax_short_rows(x, out, rows, C, mode, NULL, NULL)
-    elif stream:
+    elif scratch != NULL:
         for i in range(rows):
             if mode == FNN_LOG_SOFTMAX:
                 log_softmax_row_streamed(x + i * C, out + i * C, scratch, C)
@@ -326,25 +356,32 @@ cdef inline bint use_streaming_stores(Py_ssize_t n_rows, Py_ssize_t C,
     return FNN_SHORT_ROW < C <= STREAM_MAX_ROW and n_rows * C * itemsize >= STREAM_MIN_BYTES
 
 
+cdef inline void *stream_scratch(bint stream, Py_ssize_t C, Py_ssize_t itemsize) noexcept nogil:
+    # A scratch row for streaming stores, or NULL: without streaming, or when
+    # the allocation fails (the kernels then write directly, with the same
+    # results).  Free it with free().
+    return malloc(C * itemsize) if stream else NULL
+
+
 cdef inline void xent_index_block(const floating *z, const int64_t *labels, floating *grad,
                                   double *loss, Py_ssize_t rows, Py_ssize_t C,
                                   const floating *weight, bint weighted, double weight_sum,
                                   double smoothing, int64_t ignore_index, bint use_ignore,
-                                  double scale, bint stream) noexcept nogil:
-    # With stream, each long row's gradient is finished in a cache-resident
-    # scratch row and then streamed out (see softmax_row_streamed).
-    cdef floating scratch[STREAM_MAX_ROW]
+                                  double scale, floating *scratch) noexcept nogil:
+    # With a scratch row (not NULL), each long row's gradient is finished in
+    # it and then streamed out (see softmax_row_streamed).
+    cdef bint stream = scratch != NULL
     cdef floating *row_grad
     cdef floating m[SHORT_ROW_BLOCK]
-    cdef double s[SHORT_ROW_BLOCK]
+    cdef double s_less_one[SHORT_ROW_BLOCK]
     cdef double log_s[SHORT_ROW_BLOCK]
     cdef bint short_rows = C <= FNN_SHORT_ROW
     cdef Py_ssize_t i
     cdef int64_t label
     if short_rows:
-        softmax_short_rows(z, grad, rows, C, FNN_EXP_SHIFTED, m, s)
-        # One vectorised log for the block instead of a libm call per row.
-        fnn_log_span(s, log_s, rows)
+        softmax_short_rows(z, grad, rows, C, FNN_EXP_SHIFTED, m, s_less_one)
+        # One vectorised log1p for the block instead of a libm call per row.
+        fnn_log1p_span(s_less_one, log_s, rows)
     for i in range(rows):
         label = labels[i]
         # Ignored rows, and (defensively: check_labels has rejected them
@@ -353,13 +390,13 @@ cdef inline void xent_index_block(const floating *z, const int64_t *labels, floa
             memset(grad + i * C, 0, C * sizeof(floating))
             loss[i] = 0.0
             continue
-        row_grad = &scratch[0] if stream else grad + i * C
+        row_grad = scratch if stream else grad + i * C
         if not short_rows:
             m[i] = span_max(z + i * C, C)
-            s[i] = span_exp_store_sum(z + i * C, m[i], row_grad, C)
-            log_s[i] = log(s[i])
-        loss[i] = xent_index_finish(z + i * C, label, row_grad, C, m[i], s[i], log_s[i],
-                                    weight, weighted, weight_sum, smoothing, scale)
+            s_less_one[i] = span_exp_store_sum_less_one(z + i * C, m[i], row_grad, C)
+            log_s[i] = log1p(s_less_one[i])
+        loss[i] = xent_index_finish(z + i * C, label, row_grad, C, m[i], 1.0 + s_less_one[i],
+                                    log_s[i], weight, weighted, weight_sum, smoothing, scale)
         if stream:
             span_scale_stream(scratch, 1, grad + i * C, C)
     if stream:
@@ -369,25 +406,25 @@ cdef inline void xent_index_block(const floating *z, const int64_t *labels, floa
 cdef inline void xent_prob_block(const floating *z, const floating *target, floating *grad,
                                  double *loss, Py_ssize_t rows, Py_ssize_t C,
                                  const floating *weight, double smoothing,
-                                 double scale, bint stream) noexcept nogil:
-    cdef floating scratch[STREAM_MAX_ROW]
+                                 double scale, floating *scratch) noexcept nogil:
+    cdef bint stream = scratch != NULL
     cdef floating *row_grad
     cdef floating m[SHORT_ROW_BLOCK]
-    cdef double s[SHORT_ROW_BLOCK]
+    cdef double s_less_one[SHORT_ROW_BLOCK]
     cdef double log_s[SHORT_ROW_BLOCK]
     cdef bint short_rows = C <= FNN_SHORT_ROW
     cdef Py_ssize_t i
     if short_rows:
-        softmax_short_rows(z, grad, rows, C, FNN_EXP_SHIFTED, m, s)
-        fnn_log_span(s, log_s, rows)
+        softmax_short_rows(z, grad, rows, C, FNN_EXP_SHIFTED, m, s_less_one)
+        fnn_log1p_span(s_less_one, log_s, rows)
     for i in range(rows):
-        row_grad = &scratch[0] if stream else grad + i * C
+        row_grad = scratch if stream else grad + i * C
         if not short_rows:
             m[i] = span_max(z + i * C, C)
-            s[i] = span_exp_store_sum(z + i * C, m[i], row_grad, C)
-            log_s[i] = log(s[i])
-        loss[i] = xent_prob_finish(z + i * C, target + i * C, row_grad, C, m[i], s[i],
-                                   log_s[i], weight, smoothing, scale)
+            s_less_one[i] = span_exp_store_sum_less_one(z + i * C, m[i], row_grad, C)
+            log_s[i] = log1p(s_less_one[i])
+        loss[i] = xent_prob_finish(z + i * C, target + i * C, row_grad, C, m[i],
+                                   1.0 + s_less_one[i], log_s[i], weight, smoothing, scale)
         if stream:
             span_scale_stream(scratch, 1, grad + i * C, C)
     if stream:
@@ -408,6 +445,11 @@ def openmp_max_threads():
     return omp_get_max_threads()
 
 
+def openmp_thread_limit():
+    """omp_get_thread_limit(): OMP_THREAD_LIMIT, or INT_MAX when unset."""
+    return fnn_openmp_thread_limit()
+
+
 def cpu_has_avx2_fma():
     """True when the running CPU and OS support AVX2 and FMA."""
     return bool(fnn_cpu_has_avx2_fma())
@@ -422,10 +464,13 @@ cdef inline void softmax_rows_serial(const floating *x, floating *out, Py_ssize_
                                      Py_ssize_t C, int mode) noexcept nogil:
     cdef Py_ssize_t block = rows_per_block(C)
     cdef Py_ssize_t start = 0
-    cdef bint stream = use_streaming_stores(n_rows, C, sizeof(floating))
+    cdef floating *scratch = <floating *>stream_scratch(
+        use_streaming_stores(n_rows, C, sizeof(floating)), C, sizeof(floating))
     while start < n_rows:
-        softmax_block(x + start * C, out + start * C, min(block, n_rows - start), C, mode, stream)
+        softmax_block(x + start * C, out + start * C, min(block, n_rows - start), C, mode,
+                      scratch)
         start += block
+    free(scratch)
 
 
 def softmax_rows(const floating[:, ::1] x,   # IN (N, C), C >= 1
@@ -439,6 +484,7 @@ def softmax_rows(const floating[:, ::1] x,   # IN (N, C), C >= 1
     cdef Py_ssize_t b, start
     cdef int mode = FNN_LOG_SOFTMAX if log_output else FNN_SOFTMAX
     cdef bint stream
+    cdef floating *scratch
     if n_rows == 0:
         return
     if n_threads <= 1:
@@ -446,10 +492,13 @@ def softmax_rows(const floating[:, ::1] x,   # IN (N, C), C >= 1
             softmax_rows_serial(&x[0, 0], &out[0, 0], n_rows, C, mode)
     else:
         stream = use_streaming_stores(n_rows, C, sizeof(floating))
-        for b in prange(n_blocks, nogil=True, schedule="guided", num_threads=n_threads):
-            start = b * block
-            softmax_block(&x[start, 0], &out[start, 0], min(block, n_rows - start), C, mode,
-                          stream)
+        with nogil, parallel(num_threads=n_threads):
+            scratch = <floating *>stream_scratch(stream, C, sizeof(floating))
+            for b in prange(n_blocks, schedule="guided"):
+                start = b * block
+                softmax_block(&x[start, 0], &out[start, 0], min(block, n_rows - start), C,
+                              mode, scratch)
+            free(scratch)
 
 
 def softmax_axis(const floating[:, :, ::1] x,   # IN (outer, K, inner), K >= 1
@@ -512,6 +561,13 @@ def log_span(const double[::1] x, double[::1] out):
             fnn_log_span(&x[0], &out[0], x.shape[0])
 
 
+def log1p_span(const double[::1] x, double[::1] out):
+    """out = log1p(x) with the vectorised log1p the kernels use, for x >= -0.5 (for tests)."""
+    if x.shape[0]:
+        with nogil:
+            fnn_log1p_span(&x[0], &out[0], x.shape[0])
+
+
 def sigmoid(const floating[::1] x, floating[::1] out, int n_threads):
     """out = 1 / (1 + exp(-x)), stable for any x."""
     with nogil:
@@ -568,12 +624,14 @@ cdef inline void xent_index_rows_serial(const floating *z, const int64_t *labels
                                         double scale) noexcept nogil:
     cdef Py_ssize_t block = rows_per_block(C)
     cdef Py_ssize_t start = 0
-    cdef bint stream = use_streaming_stores(n_rows, C, sizeof(floating))
+    cdef floating *scratch = <floating *>stream_scratch(
+        use_streaming_stores(n_rows, C, sizeof(floating)), C, sizeof(floating))
     while start < n_rows:
         xent_index_block(z + start * C, labels + start, grad + start * C, loss + start,
                          min(block, n_rows - start), C, weight, weighted, weight_sum, smoothing,
-                         ignore_index, use_ignore, scale, stream)
+                         ignore_index, use_ignore, scale, scratch)
         start += block
+    free(scratch)
 
 
 def xent_index_rows(const floating[:, ::1] logits,   # IN (N, C), C >= 1
@@ -594,6 +652,7 @@ def xent_index_rows(const floating[:, ::1] logits,   # IN (N, C), C >= 1
     cdef Py_ssize_t n_blocks = (n_rows + block - 1) // block
     cdef Py_ssize_t b, start
     cdef bint stream
+    cdef floating *scratch
     if n_rows == 0:
         return
     if n_threads <= 1:
@@ -603,12 +662,15 @@ def xent_index_rows(const floating[:, ::1] logits,   # IN (N, C), C >= 1
                                    ignore_index, use_ignore, scale)
     else:
         stream = use_streaming_stores(n_rows, C, sizeof(floating))
-        for b in prange(n_blocks, nogil=True, schedule="guided", num_threads=n_threads):
-            start = b * block
-            xent_index_block(&logits[start, 0], &target[start], &grad_out[start, 0],
-                             &loss_out[start], min(block, n_rows - start), C, &weight[0],
-                             weighted, weight_sum, smoothing, ignore_index, use_ignore, scale,
-                             stream)
+        with nogil, parallel(num_threads=n_threads):
+            scratch = <floating *>stream_scratch(stream, C, sizeof(floating))
+            for b in prange(n_blocks, schedule="guided"):
+                start = b * block
+                xent_index_block(&logits[start, 0], &target[start], &grad_out[start, 0],
+                                 &loss_out[start], min(block, n_rows - start), C, &weight[0],
+                                 weighted, weight_sum, smoothing, ignore_index, use_ignore,
+                                 scale, scratch)
+            free(scratch)
 
 
 def xent_prob_rows(const floating[:, ::1] logits,   # IN (N, C), C >= 1
@@ -625,21 +687,27 @@ def xent_prob_rows(const floating[:, ::1] logits,   # IN (N, C), C >= 1
     cdef Py_ssize_t n_blocks = (n_rows + block - 1) // block
     cdef Py_ssize_t b, start
     cdef bint stream = use_streaming_stores(n_rows, C, sizeof(floating))
+    cdef floating *scratch
     if n_rows == 0:
         return
     if n_threads <= 1:
         with nogil:
+            scratch = <floating *>stream_scratch(stream, C, sizeof(floating))
             for b in range(n_blocks):
                 start = b * block
                 xent_prob_block(&logits[start, 0], &target[start, 0], &grad_out[start, 0],
                                 &loss_out[start], min(block, n_rows - start), C, &weight[0],
-                                smoothing, scale, stream)
+                                smoothing, scale, scratch)
+            free(scratch)
     else:
-        for b in prange(n_blocks, nogil=True, schedule="guided", num_threads=n_threads):
-            start = b * block
-            xent_prob_block(&logits[start, 0], &target[start, 0], &grad_out[start, 0],
-                            &loss_out[start], min(block, n_rows - start), C, &weight[0],
-                            smoothing, scale, stream)
+        with nogil, parallel(num_threads=n_threads):
+            scratch = <floating *>stream_scratch(stream, C, sizeof(floating))
+            for b in prange(n_blocks, schedule="guided"):
+                start = b * block
+                xent_prob_block(&logits[start, 0], &target[start, 0], &grad_out[start, 0],
+                                &loss_out[start], min(block, n_rows - start), C, &weight[0],
+                                smoothing, scale, scratch)
+            free(scratch)
 
 
 # ---------------------------------------------------------------------------

@@ -46,6 +46,37 @@ static inline double FNN_FN(fnn_sum)(const FNN_T *y, ptrdiff_t n)
     return s;
 }
 
+/* Sum of y[0..n) less one, in double, for the exponentials exp(x - max) of
+ * a row: each entry equal to 1 (the maximum, or a tie with it) is counted
+ * apart and never added to the small ones, so that when one entry dominates
+ * the result keeps every bit of the others (log1p of it is then accurate
+ * where log(1 + tiny) would give 0).  A nan entry makes the result nan. */
+static inline double FNN_FN(fnn_sum_less_one)(const FNN_T *y, ptrdiff_t n)
+{
+    double acc[FNN_LANES] = {0.0};
+    double ones[FNN_LANES] = {0.0};
+    ptrdiff_t j = 0;
+    for (; j + FNN_LANES <= n; j += FNN_LANES) {
+        FNN_SIMD
+        for (int l = 0; l < FNN_LANES; l++) {
+            FNN_T one = y[j + l] == (FNN_T)1 ? (FNN_T)1 : (FNN_T)0;
+            acc[l] += y[j + l] - one;
+            ones[l] += one;
+        }
+    }
+    double s = 0.0, count = 0.0;
+    for (; j < n; j++) {
+        FNN_T one = y[j] == (FNN_T)1 ? (FNN_T)1 : (FNN_T)0;
+        s += y[j] - one;
+        count += one;
+    }
+    for (int l = 0; l < FNN_LANES; l++) {
+        s += acc[l];
+        count += ones[l];
+    }
+    return (count - 1.0) + s;
+}
+
 /* out[j] = exp(x[j] - shift); returns the sum of out.  out may be x.
  * Summing in a second pass over out (still in cache) is faster than
  * converting to double inside the exp loop. */
@@ -57,32 +88,59 @@ static inline double FNN_FN(fnn_exp_store_sum)(const FNN_T *x, FNN_T shift, FNN_
     return FNN_FN(fnn_sum)(out, n);
 }
 
-/* Sum of exp(x[j] - shift), without storing: partial sums of
- * FNN_FLUSH_EVERY elements per lane are kept in FNN_T, then moved to double,
- * which bounds their rounding error to about 16 ulp of FNN_T. */
+/* out[j] = exp(x[j] - max); returns the sum of out less one, as
+ * fnn_sum_less_one (shift must be the maximum of x).  out may be x. */
+static inline double FNN_FN(fnn_exp_store_sum_less_one)(const FNN_T *x, FNN_T shift, FNN_T *out,
+                                                        ptrdiff_t n)
+{
+    FNN_SIMD
+    for (ptrdiff_t j = 0; j < n; j++)
+        out[j] = FNN_EXP(x[j] - shift);
+    return FNN_FN(fnn_sum_less_one)(out, n);
+}
+
+/* Sum of exp(x[j] - max) less one, without storing, as fnn_sum_less_one
+ * (shift must be the maximum of x).  Partial sums of FNN_FLUSH_EVERY
+ * elements per lane are kept in FNN_T, then moved to double, which bounds
+ * their rounding error to about 16 ulp of FNN_T; the exponentials equal to 1
+ * are counted apart, exactly. */
 #define FNN_FLUSH_EVERY 16
-static inline double FNN_FN(fnn_exp_sum)(const FNN_T *x, FNN_T shift, ptrdiff_t n)
+static inline double FNN_FN(fnn_exp_sum_less_one)(const FNN_T *x, FNN_T shift, ptrdiff_t n)
 {
     double total[2 * FNN_LANES] = {0.0};
+    double total_ones[2 * FNN_LANES] = {0.0};
     ptrdiff_t j = 0;
     const ptrdiff_t block = 2 * FNN_LANES * FNN_FLUSH_EVERY;
     for (; j + block <= n; j += block) {
         FNN_T acc[2 * FNN_LANES] = {0};
+        FNN_T ones[2 * FNN_LANES] = {0};
         for (ptrdiff_t b = 0; b < block; b += 2 * FNN_LANES) {
             FNN_SIMD
-            for (int l = 0; l < 2 * FNN_LANES; l++)
-                acc[l] += FNN_EXP(x[j + b + l] - shift);
+            for (int l = 0; l < 2 * FNN_LANES; l++) {
+                FNN_T e = FNN_EXP(x[j + b + l] - shift);
+                FNN_T one = e == (FNN_T)1 ? (FNN_T)1 : (FNN_T)0;
+                acc[l] += e - one;
+                ones[l] += one;
+            }
         }
-        for (int l = 0; l < 2 * FNN_LANES; l++)
+        for (int l = 0; l < 2 * FNN_LANES; l++) {
             total[l] += acc[l];
+            total_ones[l] += ones[l];
+        }
     }
-    double s = 0.0;
-    FNN_SIMD_SUM(s)
-    for (ptrdiff_t t = j; t < n; t++)
-        s += FNN_EXP(x[t] - shift);
-    for (int l = 0; l < 2 * FNN_LANES; l++)
+    double s = 0.0, count = 0.0;
+    FNN_PRAGMA(omp simd reduction(+:s, count))
+    for (ptrdiff_t t = j; t < n; t++) {
+        FNN_T e = FNN_EXP(x[t] - shift);
+        FNN_T one = e == (FNN_T)1 ? (FNN_T)1 : (FNN_T)0;
+        s += e - one;
+        count += one;
+    }
+    for (int l = 0; l < 2 * FNN_LANES; l++) {
         s += total[l];
-    return s;
+        count += total_ones[l];
+    }
+    return (count - 1.0) + s;
 }
 
 /* y[j] *= factor */
@@ -192,17 +250,20 @@ static inline void FNN_FN(fnn_soft_target_grad)(FNN_T *grad, FNN_T a, FNN_T b, c
  * w <= FNN_MAX_COLS adjacent columns: the reduction runs down the strided
  * axis while the vector lanes run along the contiguous one, so a non-last
  * axis needs no transposed copy.  out may be x.  For FNN_EXP_SHIFTED,
- * max_out[c] and sum_out[c] receive each column's max and sum of exps. */
+ * max_out[c] and sum_out[c] receive each column's max and its sum of exps
+ * less one (see fnn_sum_less_one). */
 static inline void FNN_FN(fnn_softmax_columns)(const FNN_T *x, FNN_T *out, ptrdiff_t K,
                                                ptrdiff_t stride, ptrdiff_t w, int mode,
                                                FNN_T *max_out, double *sum_out)
 {
     FNN_T m[FNN_MAX_COLS];
     double s[FNN_MAX_COLS];
+    double ones[FNN_MAX_COLS];
     FNN_T factor[FNN_MAX_COLS];
     for (ptrdiff_t c = 0; c < w; c++) {
         m[c] = x[c];
         s[c] = 0.0;
+        ones[c] = 0.0;
     }
     for (ptrdiff_t k = 1; k < K; k++) {
         const FNN_T *row = x + k * stride;
@@ -210,7 +271,7 @@ static inline void FNN_FN(fnn_softmax_columns)(const FNN_T *x, FNN_T *out, ptrdi
         for (ptrdiff_t c = 0; c < w; c++)
             m[c] = row[c] > m[c] ? row[c] : m[c];
     }
-    if (mode != FNN_LOG_SOFTMAX) {
+    if (mode == FNN_SOFTMAX) {
         for (ptrdiff_t k = 0; k < K; k++) {
             const FNN_T *row = x + k * stride;
             FNN_T *orow = out + k * stride;
@@ -221,13 +282,6 @@ static inline void FNN_FN(fnn_softmax_columns)(const FNN_T *x, FNN_T *out, ptrdi
                 s[c] += e;
             }
         }
-        if (mode == FNN_EXP_SHIFTED) {
-            for (ptrdiff_t c = 0; c < w; c++) {
-                max_out[c] = m[c];
-                sum_out[c] = s[c];
-            }
-            return;
-        }
         for (ptrdiff_t c = 0; c < w; c++)
             factor[c] = (FNN_T)(1.0 / s[c]);
         for (ptrdiff_t k = 0; k < K; k++) {
@@ -236,16 +290,38 @@ static inline void FNN_FN(fnn_softmax_columns)(const FNN_T *x, FNN_T *out, ptrdi
             for (ptrdiff_t c = 0; c < w; c++)
                 orow[c] *= factor[c];
         }
+    } else if (mode == FNN_EXP_SHIFTED) {
+        /* Sums less one, for the log-sum-exp (see fnn_sum_less_one). */
+        for (ptrdiff_t k = 0; k < K; k++) {
+            const FNN_T *row = x + k * stride;
+            FNN_T *orow = out + k * stride;
+            FNN_SIMD
+            for (ptrdiff_t c = 0; c < w; c++) {
+                FNN_T e = FNN_EXP(row[c] - m[c]);
+                FNN_T one = e == (FNN_T)1 ? (FNN_T)1 : (FNN_T)0;
+                orow[c] = e;
+                s[c] += e - one;
+                ones[c] += one;
+            }
+        }
+        for (ptrdiff_t c = 0; c < w; c++) {
+            max_out[c] = m[c];
+            sum_out[c] = (ones[c] - 1.0) + s[c];
+        }
     } else {
         for (ptrdiff_t k = 0; k < K; k++) {
             const FNN_T *row = x + k * stride;
             FNN_SIMD
-            for (ptrdiff_t c = 0; c < w; c++)
-                s[c] += FNN_EXP(row[c] - m[c]);
+            for (ptrdiff_t c = 0; c < w; c++) {
+                FNN_T e = FNN_EXP(row[c] - m[c]);
+                FNN_T one = e == (FNN_T)1 ? (FNN_T)1 : (FNN_T)0;
+                s[c] += e - one;
+                ones[c] += one;
+            }
         }
         FNN_SIMD
         for (ptrdiff_t c = 0; c < w; c++)
-            factor[c] = (FNN_T)fnn_log(s[c]);
+            factor[c] = (FNN_T)fnn_log1p((ones[c] - 1.0) + s[c]);
         for (ptrdiff_t k = 0; k < K; k++) {
             const FNN_T *row = x + k * stride;
             FNN_T *orow = out + k * stride;

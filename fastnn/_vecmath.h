@@ -55,6 +55,16 @@ static inline int omp_get_max_threads(void) { return 1; }
 
 static inline int fnn_have_openmp(void) { return FNN_HAVE_OPENMP; }
 
+/* OMP_THREAD_LIMIT: the most threads OpenMP will run for this process. */
+static inline int fnn_openmp_thread_limit(void)
+{
+#ifdef _OPENMP
+    return omp_get_thread_limit();
+#else
+    return 1;
+#endif
+}
+
 /* Whether this CPU (and its OS) can run the AVX2+FMA build of the kernels. */
 static inline int fnn_cpu_has_avx2_fma(void)
 {
@@ -190,11 +200,38 @@ static inline double fnn_log(double x)
     return x < HUGE_VAL ? r : x;
 }
 
+/* log(1 + x) for x >= -0.5, accurate to a few ulp even where 1 + x rounds
+ * to 1.  With u = 1 + x rounded, log1p(x) = log(u) * x / (u - 1): the
+ * factor x / (u - 1) corrects for the rounding of u (Goldberg, "What every
+ * computer scientist should know about floating-point arithmetic", 1991,
+ * Theorem 4).  Where u == 1, log1p(x) = x to within x^2 / 2.  nan and +inf
+ * are returned unchanged.
+ *
+ * The kernels take log1p of the sum of exponentials less one, so that the
+ * log-sum-exp of a row whose largest entry dominates keeps the small terms
+ * that log(1 + tiny) would round away (Blanchard, Higham and Higham,
+ * "Accurately computing the log-sum-exp and softmax functions", IMA J.
+ * Numer. Anal. 41, 2021). */
+static inline double fnn_log1p(double x)
+{
+    double u = 1.0 + x;
+    double r = fnn_log(u) * (x / (u - 1.0));
+    r = u == 1.0 ? x : r;
+    return u < HUGE_VAL ? r : u;
+}
+
 FNN_NOINLINE static void fnn_log_span(const double *x, double *out, ptrdiff_t n)
 {
     FNN_SIMD
     for (ptrdiff_t j = 0; j < n; j++)
         out[j] = fnn_log(x[j]);
+}
+
+FNN_NOINLINE static void fnn_log1p_span(const double *x, double *out, ptrdiff_t n)
+{
+    FNN_SIMD
+    for (ptrdiff_t j = 0; j < n; j++)
+        out[j] = fnn_log1p(x[j]);
 }
 
 /* Streaming (non-temporal) stores for outputs too large to stay in cache:

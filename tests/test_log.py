@@ -46,3 +46,28 @@ def test_log_exact_points_and_specials(kernels):
     assert out[1] == np.log(2.0) and out[2] == -np.log(2.0)
     assert out[3] == np.inf
     assert np.isnan(out[4])
+
+
+def test_log1p_is_accurate_where_one_plus_x_rounds(kernels):
+    # The kernels take log1p of a sum of exponentials less one, which is tiny
+    # when one logit dominates: log(1 + x) would round it to 0.
+    rng = np.random.default_rng(1)
+    x = np.concatenate(
+        [
+            np.exp(rng.uniform(-745.0, 0.0, 100_000)),
+            rng.uniform(-0.5, 60_000.0, 100_000),
+            [0.0, 1e-300, 4.248354255291589e-18, 2.0**-53, 2.0**-52, -0.5],
+        ]
+    )
+    out = np.empty_like(x)
+    kernels.log1p_span(x, out)
+    expected = np.log1p(x)
+    assert ulp_distance(np.abs(out), np.abs(expected)).max() <= 3
+    assert out[-6] == 0.0
+
+
+def test_log1p_specials(kernels):
+    x = np.array([np.inf, np.nan])
+    out = np.empty_like(x)
+    kernels.log1p_span(x, out)
+    assert out[0] == np.inf and np.isnan(out[1])

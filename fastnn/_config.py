@@ -1,5 +1,8 @@
 """Thread count and build information."""
 
+import os
+import threading
+
 import numpy as np
 
 from . import _dispatch
@@ -18,7 +21,49 @@ PARALLEL_MIN_ELEMENTS = 1 << 15
 PARALLEL_MIN_ELEMENTS_SIGMOID = 1 << 17
 PARALLEL_MIN_ELEMENTS_CHEAP = 1 << 19
 
-_num_threads = None
+# Most threads a kernel may be asked to run: what OpenMP will honour
+# (OMP_THREAD_LIMIT), and no more than 8 per CPU this process may use (at
+# least 64).  More threads bring nothing, and libgomp allocates per-thread
+# state up front: a count of 10**9 exhausts memory and ends the process.
+_OVERSUBSCRIPTION = 8
+_MIN_CEILING = 64
+
+_num_threads = None          # set by set_num_threads; None: the OpenMP default
+_openmp_started = False      # this process has run a parallel kernel
+_forked_after_openmp = False  # this process was forked after its parent had
+_child_executor = None       # a thread owning a fresh OpenMP pool, in such a child
+_child_executor_lock = threading.Lock()
+
+
+def _usable_cpus():
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not on Linux
+        return os.cpu_count() or 1
+
+
+def max_threads():
+    """The largest thread count fastnn accepts on this machine."""
+    ceiling = max(_MIN_CEILING, _OVERSUBSCRIPTION * _usable_cpus())
+    return max(1, min(ceiling, _dispatch.kernels.openmp_thread_limit()))
+
+
+def _after_fork_in_child():
+    # GNU OpenMP keeps its thread pool across fork, but the pool's threads do
+    # not exist in the child: its next parallel region waits for them
+    # forever.  Such a child runs serially until it asks for threads itself
+    # (see run_kernel).  A child of a process that never ran a parallel
+    # kernel has a usable OpenMP runtime and keeps its settings.
+    global _num_threads, _forked_after_openmp, _child_executor, _child_executor_lock
+    _child_executor = None
+    _child_executor_lock = threading.Lock()
+    if _openmp_started or _forked_after_openmp:
+        _forked_after_openmp = True
+        _num_threads = None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def set_num_threads(n):
@@ -27,8 +72,25 @@ def set_num_threads(n):
     Parameters
     ----------
     n : int or None
-        A positive thread count, or None to go back to the default: the
-        OpenMP limit (``OMP_NUM_THREADS``, or what ``threadpoolctl`` sets).
+        A thread count from 1 to the most threads OpenMP can honour here, or
+        None to go back to the default: the OpenMP limit
+        (``OMP_NUM_THREADS``, or what ``threadpoolctl`` sets).
+
+    Raises
+    ------
+    TypeError
+        If ``n`` is not an integer or None.
+    ValueError
+        If ``n`` is below 1 or above the most threads OpenMP can honour here
+        (``OMP_THREAD_LIMIT``, and at most 8 per usable CPU, at least 64).
+
+    Notes
+    -----
+    The setting applies to the whole process and to calls from every
+    Python thread, and takes precedence over ``OMP_NUM_THREADS`` and
+    ``threadpoolctl``.  A process forked after fastnn ran threads in its
+    parent starts serial (``n`` is not inherited) and may call
+    ``set_num_threads`` again.
 
     Examples
     --------
@@ -43,14 +105,26 @@ def set_num_threads(n):
         _num_threads = None
         return
     if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)):
-        raise TypeError(f"set_num_threads: expected a positive int or None, got {n!r}")
-    if n < 1:
-        raise ValueError(f"set_num_threads: expected a positive number of threads, got {n}")
+        raise TypeError(f"set_num_threads: n must be a positive int or None, got {n!r}")
+    limit = max_threads()
+    if not 1 <= n <= limit:
+        raise ValueError(
+            f"set_num_threads: n must lie in [1, {limit}] (at least 1, at most the threads "
+            f"OpenMP can honour on this machine), got {n}"
+        )
     _num_threads = int(n)
 
 
 def get_num_threads():
     """Return the number of threads fastnn's kernels use for large inputs.
+
+    Returns
+    -------
+    int
+        The count given to :func:`set_num_threads`, or else the OpenMP limit
+        of the calling thread (``OMP_NUM_THREADS``, or a ``threadpoolctl``
+        limit set in this thread), capped at the most threads fastnn
+        accepts; 1 in a process forked after its parent ran threads.
 
     Examples
     --------
@@ -60,7 +134,9 @@ def get_num_threads():
     """
     if _num_threads is not None:
         return _num_threads
-    return max(1, _dispatch.kernels.openmp_max_threads())
+    if _forked_after_openmp:
+        return 1
+    return max(1, min(_dispatch.kernels.openmp_max_threads(), max_threads()))
 
 
 def threads_for(n_elements, min_elements=PARALLEL_MIN_ELEMENTS):
@@ -68,6 +144,29 @@ def threads_for(n_elements, min_elements=PARALLEL_MIN_ELEMENTS):
     if n_elements < min_elements:
         return 1
     return get_num_threads()
+
+
+def run_kernel(kernel, *args):
+    """Call ``kernel(*args)``, whose last argument is its thread count.
+
+    In a process forked after its parent ran OpenMP threads, a parallel
+    call runs on a helper thread created in this process: OpenMP pools
+    belong to the thread that starts them, so that thread gets a working
+    pool of its own while the inherited one is never touched.
+    """
+    global _openmp_started, _child_executor
+    if args[-1] <= 1:
+        return kernel(*args)
+    if not _forked_after_openmp:
+        _openmp_started = True
+        return kernel(*args)
+    with _child_executor_lock:
+        if _child_executor is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            _child_executor = ThreadPoolExecutor(1, thread_name_prefix="fastnn-openmp")
+        executor = _child_executor
+    return executor.submit(kernel, *args).result()
 
 
 def show_config():

@@ -16,6 +16,7 @@ from ._config import (
     PARALLEL_MIN_ELEMENTS,
     PARALLEL_MIN_ELEMENTS_CHEAP,
     PARALLEL_MIN_ELEMENTS_SIGMOID,
+    run_kernel,
     threads_for,
 )
 from ._validation import (
@@ -23,6 +24,7 @@ from ._validation import (
     check_same_shape,
     contiguous_order,
     overlaps_elsewhere,
+    reject_masked,
     result_array,
 )
 
@@ -67,13 +69,14 @@ def _run_softmax(x, result, axis, log_output, fresh):
             x, buffer_view = x.reshape(rows), buffer.reshape(rows)
         else:
             buffer_view = buffer
-        _dispatch.kernels.softmax_rows(x, buffer_view, log_output, n_threads)
+        run_kernel(_dispatch.kernels.softmax_rows, x, buffer_view, log_output, n_threads)
     else:
         # A non-last axis: reduce down the strided axis with the contiguous
         # one in the vector lanes, instead of transposing a copy.
         blocks = (math.prod(shape[:axis]), shape[axis], math.prod(shape[axis + 1 :]))
-        _dispatch.kernels.softmax_axis(
-            x.reshape(blocks), buffer.reshape(blocks), log_output, n_threads
+        run_kernel(
+            _dispatch.kernels.softmax_axis,
+            x.reshape(blocks), buffer.reshape(blocks), log_output, n_threads,
         )
     if buffer is not result:
         np.copyto(result, buffer)
@@ -88,7 +91,9 @@ def _softmax_family(x, axis, out, where, log_output, func):
     x = as_float_array(x, "x", func)
     axis = _check_axis(axis, x.ndim, func)
     result = result_array(out, x, func)
+    returned = result if out is None else out
     if where is not None:
+        reject_masked(where, "where", func)
         where = np.asarray(where)
         if where.dtype != np.bool_:
             raise TypeError(f"{func}: where must be a boolean array, got dtype {where.dtype}")
@@ -100,21 +105,24 @@ def _softmax_family(x, axis, out, where, log_output, func):
                 f"shape {x.shape}"
             ) from None
     if x.size == 0:
-        return result
+        return returned
     if where is None:
         _run_softmax(x, result, axis, log_output, out is None)
-        return result
+        return returned
 
-    # A masked entry is an entry at -inf: probability exactly 0, and it
-    # cannot be the row maximum unless the whole row is masked.
+    # Everything read from x and where is read before anything is written:
+    # out may share memory with either, and the result must be the one
+    # NumPy's ufuncs give for overlapping arguments (as if inputs were copied).
+    # An excluded entry is an entry at -inf: probability exactly 0, and it
+    # cannot be the row maximum unless the whole row is excluded.
     masked = np.where(mask, x, x.dtype.type(-np.inf))
-    _run_softmax(masked, result, axis, log_output, False)
     # Rows with nothing to normalise would be 0/0 = nan; the "safe softmax"
     # convention gives them probability 0 (log-probability -inf) instead.
     empty_rows = ~np.any(mask, axis=axis, keepdims=True)
+    _run_softmax(masked, result, axis, log_output, False)
     if empty_rows.any():
         np.copyto(result, -np.inf if log_output else 0.0, where=empty_rows)
-    return result
+    return returned
 
 
 def softmax(x, axis=-1, *, out=None, where=None):
@@ -245,8 +253,9 @@ def _elementwise(func, out, *arrays):
         arrays = [a.astype(dtype, copy=False) for a in arrays]
     first = arrays[0]
     result = result_array(out, first, func)
+    returned = result if out is None else out
     if first.size == 0:
-        return result
+        return returned
     order = contiguous_order(*arrays)
     if order is None:
         arrays, order = [np.ascontiguousarray(a) for a in arrays], "C"
@@ -255,10 +264,10 @@ def _elementwise(func, out, *arrays):
     direct = in_order and (out is None or not any(overlaps_elsewhere(a, out) for a in arrays))
     flat_result = result.ravel(order=order) if direct else np.empty(first.size, dtype=first.dtype)
     n_threads = threads_for(first.size, parallel_min)
-    getattr(_dispatch.kernels, func)(*flat_inputs, flat_result, n_threads)
+    run_kernel(getattr(_dispatch.kernels, func), *flat_inputs, flat_result, n_threads)
     if not direct:
         np.copyto(result, flat_result.reshape(first.shape, order=order))
-    return result
+    return returned
 
 
 def sigmoid(x, *, out=None):

@@ -6,8 +6,8 @@ from functools import lru_cache
 import numpy as np
 
 from . import _dispatch
-from ._config import PARALLEL_MIN_ELEMENTS, threads_for
-from ._validation import as_float_array
+from ._config import PARALLEL_MIN_ELEMENTS, run_kernel, threads_for
+from ._validation import as_float_array, reject_masked
 
 __all__ = ["softmax_cross_entropy"]
 
@@ -75,7 +75,12 @@ def softmax_cross_entropy(
         by the sum of their targets' weights; with probability targets it
         divides by N.  "none" returns the per-sample losses.
     weight : array_like, shape (C,), optional
-        A rescaling weight for each class.
+        A rescaling weight for each class, taken in float64.  With class
+        indices and no label smoothing only the weights of the labels
+        present enter, so an infinite weight for a class absent from the
+        batch changes nothing; with smoothing or probability targets every
+        weight enters, as in PyTorch.  A finite weight too large for the
+        logits' dtype raises ``ValueError``.
     label_smoothing : float in [0, 1], optional
         Mixes the target with the uniform distribution:
         ``(1 - label_smoothing) * target + label_smoothing / C``.
@@ -177,12 +182,24 @@ def softmax_cross_entropy(
         w = _unit_weights(n_classes, z.dtype)
         weight_sum = float(n_classes)
     else:
-        w = np.ascontiguousarray(as_float_array(weight, "weight", _FUNC), dtype=z.dtype)
-        if w.shape != (n_classes,):
+        w64 = np.ascontiguousarray(as_float_array(weight, "weight", _FUNC), dtype=np.float64)
+        if w64.shape != (n_classes,):
             raise ValueError(
-                f"{_FUNC}: weight must have shape ({n_classes},), one per class, got {w.shape}"
+                f"{_FUNC}: weight must have shape ({n_classes},), one per class, got {w64.shape}"
             )
-        weight_sum = float(np.sum(w, dtype=np.float64))
+        with np.errstate(over="ignore"):
+            w = w64.astype(z.dtype)
+        overflowed = np.isfinite(w64) & ~np.isfinite(w)
+        if overflowed.any():
+            # An inf weight is the user's choice; one made inf by the cast
+            # would silently change the loss.
+            bad = int(np.argmax(overflowed))
+            raise ValueError(
+                f"{_FUNC}: weight[{bad}] = {float(w64[bad])!r} overflows the logits' dtype {z.dtype}; "
+                f"rescale the weights (only their ratios matter for reduction='mean') or pass "
+                f"float64 logits"
+            )
+        weight_sum = float(np.sum(w64))
     if ignore_index is not None and (
         isinstance(ignore_index, (bool, np.bool_))
         or not isinstance(ignore_index, (int, np.integer))
@@ -194,6 +211,7 @@ def softmax_cross_entropy(
             f"can equal it"
         )
 
+    reject_masked(target, "target", _FUNC)
     target = np.asarray(target)
     kernels = _dispatch.kernels
     grad = np.empty_like(z)
@@ -208,7 +226,7 @@ def softmax_cross_entropy(
             n_classes,
             ignore,
             use_ignore,
-            _NO_WEIGHTS if weight is None else w.astype(np.float64),
+            _NO_WEIGHTS if weight is None else w64,
         )
         if bad_row >= 0:
             raise _label_error(labels, bad_row, n_classes, ignore_index)
@@ -217,8 +235,8 @@ def softmax_cross_entropy(
         # while ignored rows keep their zero gradient.
         scale = (1.0 / denominator if denominator else np.inf) if reduction == "mean" else 1.0
         if n_classes:
-            kernels.xent_index_rows(
-                z, labels, w, weight is not None, weight_sum, smoothing,
+            run_kernel(
+                kernels.xent_index_rows, z, labels, w, weight is not None, weight_sum, smoothing,
                 ignore, use_ignore, scale, grad, row_loss, n_threads,
             )
         else:  # every label was ignored (none can lie in [0, 0))
@@ -237,7 +255,9 @@ def softmax_cross_entropy(
         denominator = float(n_rows)
         scale = 1.0 / denominator if reduction == "mean" and n_rows else 1.0
         if n_classes:
-            kernels.xent_prob_rows(z, probs, w, smoothing, scale, grad, row_loss, n_threads)
+            run_kernel(
+                kernels.xent_prob_rows, z, probs, w, smoothing, scale, grad, row_loss, n_threads
+            )
         else:
             row_loss[:] = 0.0
     else:

@@ -15,6 +15,7 @@ def as_float_array(x, name, func):
     (as in scipy.special).  Anything else
     (complex, strings, objects, extended precision) raises TypeError.
     """
+    reject_masked(x, name, func)
     x = np.asarray(x)
     dtype = x.dtype
     if dtype == np.float64 or dtype == np.float32:
@@ -23,12 +24,24 @@ def as_float_array(x, name, func):
         return x.astype(dtype.newbyteorder("="))
     if dtype.kind in "biu":
         return x.astype(np.float64)
-    if dtype == np.float16:
+    if dtype.kind == "f" and dtype.itemsize == 2:  # float16, in either byte order
         return x.astype(np.float32)
     raise TypeError(
         f"{func}: {name} must be an array of real numbers (float32, float64, float16, "
         f"integer or bool), got dtype {dtype}"
     )
+
+
+def reject_masked(x, name, func):
+    """Raise for a masked array: np.asarray would drop its mask silently."""
+    if isinstance(x, np.ma.MaskedArray):
+        hint = (
+            f"; to leave masked entries out of a softmax pass {name}.filled(0) with "
+            f"where=~np.ma.getmaskarray({name})"
+            if func in ("softmax", "log_softmax")
+            else f"; pass {name}.filled(value) to choose what masked entries hold"
+        )
+        raise TypeError(f"{func}: {name} is a masked array, whose mask fastnn cannot honour{hint}")
 
 
 def check_out(out, shape, dtype, func):
@@ -37,6 +50,7 @@ def check_out(out, shape, dtype, func):
         return
     if not isinstance(out, np.ndarray):
         raise TypeError(f"{func}: out must be a NumPy array, got {type(out).__name__}")
+    reject_masked(out, "out", func)
     if out.shape != shape or out.dtype != dtype:
         raise ValueError(
             f"{func}: out has shape {out.shape} and dtype {out.dtype}; "
@@ -49,11 +63,16 @@ def check_out(out, shape, dtype, func):
 def result_array(out, x, func):
     """The array a kernel writes ``x``'s result into: ``out`` once checked, or
     a new array in ``x``'s layout (C unless ``x`` is Fortran-ordered) that
-    overlaps nothing."""
+    overlaps nothing.
+
+    For an ``out`` of an ndarray subclass (``np.matrix``, ``np.memmap``) this
+    is a plain ndarray view of its memory, since a subclass may change what
+    reshaping means; the caller returns ``out`` itself, as ufuncs do.
+    """
     if out is None:
         return empty_like_layout(x)
     check_out(out, x.shape, x.dtype, func)
-    return out
+    return out if type(out) is np.ndarray else out.view(np.ndarray)
 
 
 def check_same_shape(a, b, name_a, name_b, func):

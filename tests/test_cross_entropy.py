@@ -536,3 +536,83 @@ def test_mean_over_nothing_is_nan_with_pytorchs_gradients():
     assert np.isnan(grad).all()
     loss, grad = fastnn.softmax_cross_entropy(np.empty((0, 4)), np.empty(0, dtype=np.int64))
     assert np.isnan(loss) and grad.shape == (0, 4)
+
+
+# --------------------------------------------------------------------------
+# Non-finite and huge class weights
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("bad_weight", [np.nan, np.inf])
+@pytest.mark.parametrize("C", [3, 40], ids=["short-rows", "long-rows"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_weight_of_an_unused_class_does_not_reach_the_gradient(bad_weight, C, dtype, variant, rng):
+    # Inverse-frequency weights are inf for a class absent from the batch;
+    # without smoothing only the labels' weights matter (as in PyTorch), so
+    # the result equals the one with any finite weight for that class.
+    logits = rng.standard_normal((8, C)).astype(dtype)
+    target = rng.integers(0, C - 1, 8)           # class C - 1 never occurs
+    weight = rng.uniform(0.5, 2.0, C)
+    for reduction in ("mean", "sum", "none"):
+        expected = xent_weighted(logits, target, weight, reduction)
+        weight[-1] = bad_weight
+        loss, grad = fastnn.softmax_cross_entropy(logits, target, weight=weight, reduction=reduction)
+        weight[-1] = 1.0
+        assert np.all(np.isfinite(grad)) and np.all(np.isfinite(loss))
+        np.testing.assert_array_equal(loss, expected[0])
+        np.testing.assert_array_equal(grad, expected[1])
+
+
+def xent_weighted(logits, target, weight, reduction):
+    return fastnn.softmax_cross_entropy(logits, target, weight=weight, reduction=reduction)
+
+
+def test_the_reported_nan_weight_case():
+    logits = np.array([[1.0, 2, 3], [0.5, 0.1, -1]])
+    loss, grad = fastnn.softmax_cross_entropy(
+        logits, np.array([0, 2]), weight=np.array([1.0, np.nan, 1.0])
+    )
+    ref_loss, ref_grad = _reference.softmax_cross_entropy(logits, np.array([0, 2]))
+    np.testing.assert_allclose(loss, ref_loss, rtol=1e-14)
+    np.testing.assert_allclose(grad, ref_grad, rtol=1e-14, atol=1e-16)
+
+
+@pytest.mark.parametrize("smoothing", [0.1, 1.0])
+def test_with_smoothing_every_weight_enters_as_in_pytorch(smoothing, rng):
+    # With label smoothing every class is a target, so an infinite weight
+    # makes the loss and the gradient non-finite, as in PyTorch (whose loss
+    # is inf where fastnn's, computed as inf - inf, is nan).
+    logits = rng.standard_normal((4, 5))
+    target = np.array([0, 1, 2, 3])
+    weight = np.array([1.0, 1.0, 1.0, 1.0, np.inf])
+    loss, grad = fastnn.softmax_cross_entropy(
+        logits, target, weight=weight, label_smoothing=smoothing, reduction="sum"
+    )
+    assert not np.isfinite(loss)
+    assert not np.all(np.isfinite(grad))
+
+
+def test_float64_weight_that_overflows_float32_is_rejected(rng):
+    logits = rng.standard_normal((3, 4)).astype(np.float32)
+    with pytest.raises(ValueError, match=r"weight\[2\] = 1e\+39.*float32"):
+        fastnn.softmax_cross_entropy(logits, np.array([0, 1, 2]), weight=[1.0, 1.0, 1e39, 1.0])
+    # float64 logits keep such a weight, and only ratios matter for "mean".
+    loss64, grad64 = fastnn.softmax_cross_entropy(
+        logits.astype(np.float64), np.array([0, 1, 2]), weight=[1e39, 1e39, 1e39, 1e39]
+    )
+    loss, grad = fastnn.softmax_cross_entropy(logits.astype(np.float64), np.array([0, 1, 2]))
+    np.testing.assert_allclose(loss64, loss, rtol=1e-14)
+    np.testing.assert_allclose(grad64, grad, rtol=1e-13)
+
+
+def test_huge_weight_ratios_are_computed_in_float64(rng):
+    # The mean's denominator comes from the float64 weights: a float32 sum
+    # of these would overflow to inf and give a zero gradient.
+    logits = rng.standard_normal((2, 3)).astype(np.float32)
+    weight = np.array([3e38, 3e38, 1.0])
+    loss, grad = fastnn.softmax_cross_entropy(logits, np.array([0, 1]), weight=weight)
+    expected_loss, expected_grad = fastnn.softmax_cross_entropy(
+        logits.astype(np.float64), np.array([0, 1]), weight=weight / 3e38
+    )
+    np.testing.assert_allclose(loss, expected_loss, rtol=1e-6)
+    np.testing.assert_allclose(grad, expected_grad, rtol=1e-5, atol=1e-7)

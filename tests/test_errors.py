@@ -320,3 +320,76 @@ def test_import_leaves_subnormals_alone(tmp_path):
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
+
+
+# --------------------------------------------------------------------------
+# Byte orders, ndarray subclasses and masked arrays
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("code", [">f2", "<f2"])
+@pytest.mark.parametrize("name", sorted(ELEMENTWISE))
+def test_float16_in_either_byte_order_is_computed_in_float32(code, name):
+    x = np.array([[0.5, -1.0, 2.0]], dtype=code)
+    result = ELEMENTWISE[name](x)
+    assert result.dtype == np.float32
+    np.testing.assert_array_equal(result, ELEMENTWISE[name](x.astype(np.float32)))
+
+
+def test_float16_logits_in_either_byte_order():
+    for code in (">f2", "<f2"):
+        logits = np.array([[0.5, -1.0, 2.0]], dtype=code)
+        loss, grad = xent(logits, np.array([1]))
+        assert grad.dtype == np.float32
+        np.testing.assert_array_equal(grad, xent(logits.astype(np.float32), np.array([1]))[1])
+
+
+@pytest.mark.filterwarnings("ignore::PendingDeprecationWarning")  # np.matrix itself
+@pytest.mark.parametrize("name", sorted(ELEMENTWISE))
+def test_out_may_be_an_ndarray_subclass_and_is_returned(name):
+    x = np.array([[0.5, -1.0, 2.0], [1.0, 0.0, 3.0]])
+    out = np.asmatrix(np.empty((2, 3)))
+    result = ELEMENTWISE[name](x, out=out)
+    assert result is out and type(result) is np.matrix
+    np.testing.assert_array_equal(np.asarray(out), ELEMENTWISE[name](x))
+
+
+@pytest.mark.filterwarnings("ignore::PendingDeprecationWarning")
+def test_out_subclass_works_along_a_non_last_axis():
+    x = np.arange(6.0).reshape(2, 3)
+    out = np.asmatrix(np.empty((2, 3)))
+    assert fastnn.softmax(x, axis=0, out=out) is out
+    np.testing.assert_array_equal(np.asarray(out), fastnn.softmax(x, axis=0))
+
+
+@pytest.mark.parametrize("name", sorted(ELEMENTWISE))
+def test_masked_arrays_are_rejected_naming_the_argument(name):
+    x = np.ma.masked_array([[1.0, 2.0, 3.0]], mask=[[False, True, False]])
+    with pytest.raises(TypeError, match=r"masked array"):
+        ELEMENTWISE[name](x)
+    with pytest.raises(TypeError, match=r"out is a masked array"):
+        ELEMENTWISE[name](x.filled(0), out=np.ma.masked_array(np.empty((1, 3))))
+
+
+def test_masked_array_error_for_softmax_says_how_to_keep_the_mask():
+    x = np.ma.masked_array([[1.0, 2.0, 3.0]], mask=[[False, True, False]])
+    with pytest.raises(TypeError, match=r"x is a masked array.*where=~np.ma.getmaskarray\(x\)"):
+        fastnn.softmax(x)
+    # The suggested call leaves the masked entry out.
+    result = fastnn.softmax(x.filled(0), where=~np.ma.getmaskarray(x))
+    np.testing.assert_allclose(result, [[np.exp(1) / (np.exp(1) + np.exp(3)), 0.0,
+                                         np.exp(3) / (np.exp(1) + np.exp(3))]])
+    with pytest.raises(TypeError, match=r"where is a masked array"):
+        fastnn.softmax(x.filled(0), where=np.ma.masked_array([[True, True, True]]))
+
+
+@pytest.mark.parametrize("argument", ["logits", "target", "weight"])
+def test_masked_cross_entropy_arguments_are_rejected(argument):
+    args = {
+        "logits": np.array([[1.0, 2.0, 3.0]]),
+        "target": np.array([2]),
+        "weight": np.ones(3),
+    }
+    args[argument] = np.ma.masked_array(args[argument])
+    with pytest.raises(TypeError, match=rf"{argument} is a masked array"):
+        fastnn.softmax_cross_entropy(args["logits"], args["target"], weight=args["weight"])

@@ -565,3 +565,35 @@ def test_empty_arrays(name, dtype, shape, axis, variant):
     assert result.shape == shape and result.dtype == dtype
     out = np.empty(shape, dtype=dtype)
     assert KERNELS[name][0](x, axis=axis, out=out) is out
+
+
+# --------------------------------------------------------------------------
+# where= sharing memory with out= (NumPy's ufunc overlap rules: the result is
+# as if every input had been copied before anything was written)
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("func", [fastnn.softmax, fastnn.log_softmax])
+def test_where_that_is_a_view_of_out(func):
+    # The reported case: the mask is a bool view into out's own bytes.
+    o = np.full((1, 4), np.nextafter(1, 2))
+    w = np.ndarray((1, 4), bool, o, strides=(32, 8))
+    expected = func(np.zeros((1, 4)), where=w.copy())
+    result = func(np.zeros((1, 4)), out=o, where=w)
+    assert result is o
+    np.testing.assert_array_equal(o, expected)
+    assert np.allclose(expected, 0.25 if func is fastnn.softmax else np.log(0.25))
+
+
+@pytest.mark.parametrize("func", [fastnn.softmax, fastnn.log_softmax])
+@pytest.mark.parametrize("axis", [0, 1])
+def test_overlapping_x_where_and_out_match_copied_inputs(func, axis, rng):
+    # out is x itself, and the mask lives in out's memory too: a row is fully
+    # masked exactly where the bytes of the original x say so.
+    for _ in range(20):
+        x = rng.choice([0.0, 1.0, np.nextafter(1, 2), 2.5], size=(5, 4))
+        w = np.ndarray((5, 4), bool, x, strides=(32, 8))
+        expected = func(x.copy(), axis=axis, where=w.copy())
+        result = func(x, axis=axis, out=x, where=w)
+        assert result is x
+        np.testing.assert_array_equal(x, expected)

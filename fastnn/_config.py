@@ -1,8 +1,11 @@
 """Thread count and build information."""
 
+from typing import Optional
+
 import numpy as np
 
 from . import _dispatch
+from ._typing import IntegerLike
 
 __all__ = ["set_num_threads", "get_num_threads", "show_config"]
 
@@ -21,7 +24,7 @@ PARALLEL_MIN_ELEMENTS_CHEAP = 1 << 19
 _num_threads = None
 
 
-def set_num_threads(n):
+def set_num_threads(n: Optional[IntegerLike]) -> None:
     """Set the number of threads fastnn's kernels may use.
 
     Parameters
@@ -43,14 +46,21 @@ def set_num_threads(n):
         _num_threads = None
         return
     if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)):
-        raise TypeError(f"set_num_threads: expected a positive int or None, got {n!r}")
+        raise TypeError(f"set_num_threads: n must be a positive int or None, got {n!r}")
     if n < 1:
-        raise ValueError(f"set_num_threads: expected a positive number of threads, got {n}")
+        raise ValueError(f"set_num_threads: n must be a positive number of threads, got {n}")
     _num_threads = int(n)
 
 
-def get_num_threads():
+def get_num_threads() -> int:
     """Return the number of threads fastnn's kernels use for large inputs.
+
+    Returns
+    -------
+    int
+        The count set by :func:`set_num_threads`, or else the OpenMP limit
+        (at least 1).  Inputs below a size cut-off always run on the calling
+        thread alone.
 
     Examples
     --------

@@ -6,8 +6,10 @@ transpose), allocates the result and calls the active kernel variant.
 """
 
 import math
+from typing import Optional
 
 import numpy as np
+from numpy.typing import ArrayLike
 from numpy.exceptions import AxisError
 from numpy.lib.array_utils import normalize_axis_index
 
@@ -18,6 +20,7 @@ from ._config import (
     PARALLEL_MIN_ELEMENTS_SIGMOID,
     threads_for,
 )
+from ._typing import FloatArray, IntegerLike
 from ._validation import (
     as_float_array,
     check_same_shape,
@@ -117,7 +120,13 @@ def _softmax_family(x, axis, out, where, log_output, func):
     return result
 
 
-def softmax(x, axis=-1, *, out=None, where=None):
+def softmax(
+    x: ArrayLike,
+    axis: IntegerLike = -1,
+    *,
+    out: Optional[FloatArray] = None,
+    where: Optional[ArrayLike] = None,
+) -> FloatArray:
     r"""Numerically stable softmax along an axis.
 
     Parameters
@@ -180,7 +189,13 @@ def softmax(x, axis=-1, *, out=None, where=None):
     return _softmax_family(x, axis, out, where, False, "softmax")
 
 
-def log_softmax(x, axis=-1, *, out=None, where=None):
+def log_softmax(
+    x: ArrayLike,
+    axis: IntegerLike = -1,
+    *,
+    out: Optional[FloatArray] = None,
+    where: Optional[ArrayLike] = None,
+) -> FloatArray:
     r"""Numerically stable logarithm of the softmax along an axis.
 
     Parameters
@@ -261,7 +276,7 @@ def _elementwise(func, out, *arrays):
     return result
 
 
-def sigmoid(x, *, out=None):
+def sigmoid(x: ArrayLike, *, out: Optional[FloatArray] = None) -> FloatArray:
     r"""The logistic sigmoid ``1 / (1 + exp(-x))``, elementwise.
 
     Parameters
@@ -299,7 +314,7 @@ def sigmoid(x, *, out=None):
     return _elementwise("sigmoid", out, x)
 
 
-def sigmoid_grad(s, *, out=None):
+def sigmoid_grad(s: ArrayLike, *, out: Optional[FloatArray] = None) -> FloatArray:
     r"""Derivative of the sigmoid, given the sigmoid's output: ``s * (1 - s)``.
 
     Parameters
@@ -333,7 +348,9 @@ def sigmoid_grad(s, *, out=None):
     return _elementwise("sigmoid_grad", out, s)
 
 
-def sigmoid_backward(grad_out, s, *, out=None):
+def sigmoid_backward(
+    grad_out: ArrayLike, s: ArrayLike, *, out: Optional[FloatArray] = None
+) -> FloatArray:
     r"""Backpropagate through a sigmoid: ``grad_out * s * (1 - s)`` in one pass.
 
     Parameters

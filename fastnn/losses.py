@@ -2,11 +2,14 @@
 
 import numbers
 from functools import lru_cache
+from typing import Literal, Optional, Union, overload
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from . import _dispatch
 from ._config import PARALLEL_MIN_ELEMENTS, threads_for
+from ._typing import FloatArray, IntegerLike, Reduction
 from ._validation import as_float_array
 
 __all__ = ["softmax_cross_entropy"]
@@ -56,9 +59,47 @@ def _label_error(target, row, n_classes, ignore_index):
     )
 
 
+# The overloads tell a type checker that "mean" and "sum" give a scalar loss
+# and "none" an array of per-sample losses.
+@overload
 def softmax_cross_entropy(
-    logits, target, *, reduction="mean", weight=None, label_smoothing=0.0, ignore_index=None
-):
+    logits: ArrayLike,
+    target: ArrayLike,
+    *,
+    reduction: Literal["mean", "sum"] = ...,
+    weight: Optional[ArrayLike] = ...,
+    label_smoothing: float = ...,
+    ignore_index: Optional[IntegerLike] = ...,
+) -> tuple[np.floating, FloatArray]: ...
+@overload
+def softmax_cross_entropy(
+    logits: ArrayLike,
+    target: ArrayLike,
+    *,
+    reduction: Literal["none"],
+    weight: Optional[ArrayLike] = ...,
+    label_smoothing: float = ...,
+    ignore_index: Optional[IntegerLike] = ...,
+) -> tuple[FloatArray, FloatArray]: ...
+@overload
+def softmax_cross_entropy(
+    logits: ArrayLike,
+    target: ArrayLike,
+    *,
+    reduction: Reduction,
+    weight: Optional[ArrayLike] = ...,
+    label_smoothing: float = ...,
+    ignore_index: Optional[IntegerLike] = ...,
+) -> tuple[Union[np.floating, FloatArray], FloatArray]: ...
+def softmax_cross_entropy(
+    logits: ArrayLike,
+    target: ArrayLike,
+    *,
+    reduction: Reduction = "mean",
+    weight: Optional[ArrayLike] = None,
+    label_smoothing: float = 0.0,
+    ignore_index: Optional[IntegerLike] = None,
+) -> tuple[Union[np.floating, FloatArray], FloatArray]:
     r"""Cross-entropy of ``softmax(logits)`` and its gradient, in one fused pass.
 
     Parameters

@@ -19,7 +19,7 @@ def as_float_array(x, name, func):
     (as in scipy.special).  Anything else
     (complex, strings, objects, extended precision) raises TypeError.
     """
-    x = np.asarray(x)
+    x = as_array(x, name, func)
     dtype = x.dtype
     if dtype == np.float64 or dtype == np.float32:
         return x

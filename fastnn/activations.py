@@ -22,6 +22,7 @@ from ._config import (
 )
 from ._typing import FloatArray, IntegerLike
 from ._validation import (
+    as_array,
     as_float_array,
     check_same_shape,
     contiguous_order,
@@ -92,7 +93,7 @@ def _softmax_family(x, axis, out, where, log_output, func):
     axis = _check_axis(axis, x.ndim, func)
     result = result_array(out, x, func)
     if where is not None:
-        where = np.asarray(where)
+        where = as_array(where, "where", func)
         if where.dtype != np.bool_:
             raise TypeError(f"{func}: where must be a boolean array, got dtype {where.dtype}")
         try:

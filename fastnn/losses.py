@@ -10,7 +10,7 @@ from numpy.typing import ArrayLike
 from . import _dispatch
 from ._config import PARALLEL_MIN_ELEMENTS, threads_for
 from ._typing import FloatArray, IntegerLike, Reduction
-from ._validation import as_float_array
+from ._validation import as_array, as_float_array
 
 __all__ = ["softmax_cross_entropy"]
 
@@ -235,7 +235,7 @@ def softmax_cross_entropy(
             f"can equal it"
         )
 
-    target = np.asarray(target)
+    target = as_array(target, "target", _FUNC)
     kernels = _dispatch.kernels
     grad = np.empty_like(z)
     row_loss = np.empty(n_rows, dtype=np.float64)

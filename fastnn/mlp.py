@@ -353,8 +353,10 @@ class MLP:
                 )
             return y.astype(np.intp, copy=False)
         if y.ndim == 2:
-            if not np.issubdtype(y.dtype, np.number) or np.iscomplexobj(y):
-                raise TypeError(f"{name} must hold real numbers, got dtype {y.dtype}")
+            if y.dtype.kind not in "biuf":
+                raise TypeError(
+                    f"{name}: probability targets must be real numbers, got dtype {y.dtype}"
+                )
             if y.shape != (n_samples, n_classes):
                 raise ValueError(
                     f"{name}: probability targets must have shape ({n_samples}, {n_classes}), "

@@ -2,10 +2,12 @@
 
 import os
 import threading
+from typing import Optional
 
 import numpy as np
 
 from . import _dispatch
+from ._typing import IntegerLike
 
 __all__ = ["set_num_threads", "get_num_threads", "show_config"]
 
@@ -66,7 +68,7 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
-def set_num_threads(n):
+def set_num_threads(n: Optional[IntegerLike]) -> None:
     """Set the number of threads fastnn's kernels may use.
 
     Parameters
@@ -115,7 +117,7 @@ def set_num_threads(n):
     _num_threads = int(n)
 
 
-def get_num_threads():
+def get_num_threads() -> int:
     """Return the number of threads fastnn's kernels use for large inputs.
 
     Returns

@@ -4,7 +4,11 @@ The compiled kernels trust their arguments completely; everything a user can
 get wrong is caught here first, with a message naming what was expected.
 """
 
+import numbers
+from typing import Any, Optional
+
 import numpy as np
+from numpy.typing import NDArray
 
 
 def as_float_array(x, name, func):
@@ -16,7 +20,7 @@ def as_float_array(x, name, func):
     (complex, strings, objects, extended precision) raises TypeError.
     """
     reject_masked(x, name, func)
-    x = np.asarray(x)
+    x = as_array(x, name, func)
     dtype = x.dtype
     if dtype == np.float64 or dtype == np.float32:
         return x
@@ -111,3 +115,45 @@ def empty_like_layout(x, dtype=None):
     flags = x.flags
     order = "F" if flags.f_contiguous and not flags.c_contiguous else "C"
     return np.empty(x.shape, dtype=x.dtype if dtype is None else dtype, order=order)
+
+
+def as_array(value: object, name: str, func: Optional[str] = None) -> NDArray[Any]:
+    """``np.asarray(value)``, with an error that names the argument when
+    NumPy cannot make one array of it (a ragged nested list, for example)."""
+    try:
+        return np.asarray(value)
+    except (TypeError, ValueError) as error:
+        prefix = f"{func}: " if func else ""
+        raise type(error)(
+            f"{prefix}{name} must be array_like (an array or nested sequences of equal "
+            f"length), got {type(value).__name__}: {error}"
+        ) from None
+
+
+def check_rng(
+    seed: Any, name: str = "seed", func: Optional[str] = None
+) -> np.random.Generator:
+    """``np.random.default_rng(seed)``, with an error naming the argument."""
+    try:
+        return np.random.default_rng(seed)
+    except (TypeError, ValueError) as error:
+        prefix = f"{func}: " if func else ""
+        raise type(error)(
+            f"{prefix}{name} must be None, an int or a numpy.random.Generator, got "
+            f"{seed!r} ({error})"
+        ) from None
+
+
+# Boolean predicates rather than inline isinstance checks: mypy does not
+# know that int and float are numbers.Real, so it would take the code after
+# an inline check for unreachable and stop checking it.
+
+
+def is_integer(value: object) -> bool:
+    """True for Python and NumPy integers; False for bools."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def is_real(value: object) -> bool:
+    """True for real numbers (``numbers.Real``); False for bools."""
+    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))

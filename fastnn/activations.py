@@ -6,8 +6,10 @@ transpose), allocates the result and calls the active kernel variant.
 """
 
 import math
+from typing import Optional
 
 import numpy as np
+from numpy.typing import ArrayLike
 from numpy.exceptions import AxisError
 from numpy.lib.array_utils import normalize_axis_index
 
@@ -19,7 +21,9 @@ from ._config import (
     run_kernel,
     threads_for,
 )
+from ._typing import FloatArray, IntegerLike
 from ._validation import (
+    as_array,
     as_float_array,
     check_same_shape,
     contiguous_order,
@@ -94,7 +98,7 @@ def _softmax_family(x, axis, out, where, log_output, func):
     returned = result if out is None else out
     if where is not None:
         reject_masked(where, "where", func)
-        where = np.asarray(where)
+        where = as_array(where, "where", func)
         if where.dtype != np.bool_:
             raise TypeError(f"{func}: where must be a boolean array, got dtype {where.dtype}")
         try:
@@ -125,7 +129,13 @@ def _softmax_family(x, axis, out, where, log_output, func):
     return returned
 
 
-def softmax(x, axis=-1, *, out=None, where=None):
+def softmax(
+    x: ArrayLike,
+    axis: IntegerLike = -1,
+    *,
+    out: Optional[FloatArray] = None,
+    where: Optional[ArrayLike] = None,
+) -> FloatArray:
     r"""Numerically stable softmax along an axis.
 
     Parameters
@@ -188,7 +198,13 @@ def softmax(x, axis=-1, *, out=None, where=None):
     return _softmax_family(x, axis, out, where, False, "softmax")
 
 
-def log_softmax(x, axis=-1, *, out=None, where=None):
+def log_softmax(
+    x: ArrayLike,
+    axis: IntegerLike = -1,
+    *,
+    out: Optional[FloatArray] = None,
+    where: Optional[ArrayLike] = None,
+) -> FloatArray:
     r"""Numerically stable logarithm of the softmax along an axis.
 
     Parameters
@@ -270,7 +286,7 @@ def _elementwise(func, out, *arrays):
     return returned
 
 
-def sigmoid(x, *, out=None):
+def sigmoid(x: ArrayLike, *, out: Optional[FloatArray] = None) -> FloatArray:
     r"""The logistic sigmoid ``1 / (1 + exp(-x))``, elementwise.
 
     Parameters
@@ -308,7 +324,7 @@ def sigmoid(x, *, out=None):
     return _elementwise("sigmoid", out, x)
 
 
-def sigmoid_grad(s, *, out=None):
+def sigmoid_grad(s: ArrayLike, *, out: Optional[FloatArray] = None) -> FloatArray:
     r"""Derivative of the sigmoid, given the sigmoid's output: ``s * (1 - s)``.
 
     Parameters
@@ -342,7 +358,9 @@ def sigmoid_grad(s, *, out=None):
     return _elementwise("sigmoid_grad", out, s)
 
 
-def sigmoid_backward(grad_out, s, *, out=None):
+def sigmoid_backward(
+    grad_out: ArrayLike, s: ArrayLike, *, out: Optional[FloatArray] = None
+) -> FloatArray:
     r"""Backpropagate through a sigmoid: ``grad_out * s * (1 - s)`` in one pass.
 
     Parameters

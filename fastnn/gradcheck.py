@@ -9,9 +9,16 @@ tolerance, names the first one that disagrees, and can check random
 directional derivatives instead of all coordinates of a large vector.
 """
 
+import math
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, Literal, Optional, Union
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from ._typing import IntegerLike, Seed
+from ._validation import check_rng, is_integer, is_real
 
 __all__ = ["gradcheck", "GradientCheckError", "GradientCheckReport"]
 
@@ -20,7 +27,21 @@ class GradientCheckError(AssertionError):
     """An analytical gradient disagrees with its finite-difference estimate.
 
     It is an ``AssertionError``, so a failed check inside a test reads like
-    any failed assertion.
+    any failed assertion.  `gradcheck` raises it; its attributes hold the
+    values the message shows, for programs that inspect the failure.
+
+    Parameters
+    ----------
+    message : str
+        The error message.
+    index : tuple of int or int
+        Stored as the ``index`` attribute.
+    analytical : float
+        Stored as the ``analytical`` attribute.
+    numerical : float
+        Stored as the ``numerical`` attribute.
+    rel_error : float
+        Stored as the ``rel_error`` attribute.
 
     Attributes
     ----------
@@ -33,9 +54,33 @@ class GradientCheckError(AssertionError):
         The centered finite-difference estimate.
     rel_error : float
         ``|analytical - numerical| / max(|analytical|, |numerical|)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fastnn
+    >>> def wrong_square(x):
+    ...     return float(x @ x), 3 * x  # the derivative of x @ x is 2 x
+    >>> try:
+    ...     fastnn.gradcheck(wrong_square, np.array([1.0, 2.0]))
+    ... except fastnn.GradientCheckError as error:
+    ...     print(error.index, error.analytical, round(error.numerical, 6))
+    (0,) 3.0 2.0
     """
 
-    def __init__(self, message, index, analytical, numerical, rel_error):
+    index: Union[tuple[int, ...], int]
+    analytical: float
+    numerical: float
+    rel_error: float
+
+    def __init__(
+        self,
+        message: str,
+        index: Union[tuple[int, ...], int],
+        analytical: float,
+        numerical: float,
+        rel_error: float,
+    ) -> None:
         super().__init__(message)
         self.index = index
         self.analytical = analytical
@@ -47,7 +92,10 @@ class GradientCheckError(AssertionError):
 class GradientCheckReport:
     """What `gradcheck` measured when every derivative agreed.
 
-    Attributes
+    `gradcheck` creates it; each parameter is also a read-only attribute of
+    the same name.
+
+    Parameters
     ----------
     max_rel_error : float
         Largest ``|analytical - numerical| / max(|analytical|, |numerical|)``
@@ -59,15 +107,25 @@ class GradientCheckReport:
         number of a direction in directional mode.
     n_checked : int
         How many derivatives were compared.
-    mode : str
-        ``"coordinates"`` or ``"directions"``.
+    mode : {"coordinates", "directions"}
+        Whether single coordinates or random directions were checked.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fastnn
+    >>> report = fastnn.gradcheck(lambda x: (float(x @ x), 2 * x), np.array([1.0, -2.0]))
+    >>> report.mode, report.n_checked
+    ('coordinates', 2)
+    >>> bool(report.max_rel_error < 1e-8)
+    True
     """
 
     max_rel_error: float
     max_abs_error: float
-    worst_index: object
+    worst_index: Union[tuple[int, ...], int, None]
     n_checked: int
-    mode: str
+    mode: Literal["coordinates", "directions"]
 
 
 def _evaluate(f, x):
@@ -86,7 +144,16 @@ def _evaluate(f, x):
     return float(value.reshape(())), gradient
 
 
-def gradcheck(f, x, *, eps=1e-6, rtol=1e-5, atol=1e-8, n_directions=None, seed=None):
+def gradcheck(
+    f: Callable[[NDArray[Any]], tuple[ArrayLike, ArrayLike]],
+    x: ArrayLike,
+    *,
+    eps: float = 1e-6,
+    rtol: float = 1e-5,
+    atol: float = 1e-8,
+    n_directions: Optional[IntegerLike] = None,
+    seed: Seed = None,
+) -> "GradientCheckReport":
     """Compare the gradient returned by ``f`` with centered finite differences.
 
     Parameters
@@ -100,7 +167,8 @@ def gradcheck(f, x, *, eps=1e-6, rtol=1e-5, atol=1e-8, n_directions=None, seed=N
         Point at which to check; a vector, matrix or any shape.  It is
         perturbed in place during the check and restored bit for bit after
         every probe, also when ``f`` raises.  Use float64: float32 leaves
-        too few digits for a finite difference.
+        too few digits for a finite difference.  Anything else array_like
+        is first copied into a new float64 array.
     eps : float, default 1e-6
         Step, relative to ``max(1, |x_i|)`` in coordinate mode and to
         ``max(1, rms(x))`` in directional mode.  The default balances the
@@ -164,17 +232,32 @@ def gradcheck(f, x, *, eps=1e-6, rtol=1e-5, atol=1e-8, n_directions=None, seed=N
     ...
     fastnn.gradcheck.GradientCheckError: gradient mismatch at index (1,): analytical -4.999, numerical -5 (relative error 0.0002)
     """
-    if not isinstance(x, np.ndarray):
-        x = np.array(x, dtype=np.float64)
-    if not np.issubdtype(x.dtype, np.floating):
-        raise TypeError(f"x must be a floating-point array, got dtype {x.dtype}")
-    if not x.flags.writeable:
+    if not callable(f):
+        raise TypeError(f"f must be a callable returning (value, gradient), got {f!r}")
+    if isinstance(x, np.ndarray):
+        point = x
+    else:
+        try:
+            point = np.array(x, dtype=np.float64)
+        except (TypeError, ValueError) as error:
+            raise TypeError(f"x must be a floating-point array, got {x!r} ({error})") from None
+    if not np.issubdtype(point.dtype, np.floating):
+        raise TypeError(f"x must be a floating-point array, got dtype {point.dtype}")
+    if not point.flags.writeable:
         raise ValueError("x must be writeable: it is perturbed in place and restored")
     for name, value in (("eps", eps), ("rtol", rtol), ("atol", atol)):
-        if not (np.isfinite(value) and value >= 0):
+        if not is_real(value):
+            raise TypeError(f"{name} must be a non-negative finite number, got {value!r}")
+        if not (math.isfinite(value) and value >= 0):
             raise ValueError(f"{name} must be a non-negative finite number, got {value!r}")
     if not eps > 0:
-        raise ValueError("eps must be positive")
+        raise ValueError(f"eps must be positive, got {eps!r}")
+    if n_directions is not None:
+        if not is_integer(n_directions):
+            raise TypeError(f"n_directions must be a positive integer, got {n_directions!r}")
+        if n_directions < 1:
+            raise ValueError(f"n_directions must be a positive integer, got {n_directions!r}")
+    x = point
 
     x_saved = x.copy()
     try:
@@ -186,12 +269,11 @@ def gradcheck(f, x, *, eps=1e-6, rtol=1e-5, atol=1e-8, n_directions=None, seed=N
     if gradient.shape != x.shape:
         raise ValueError(f"gradient has shape {gradient.shape}, x has shape {x.shape}")
 
+    mode: Literal["coordinates", "directions"]
     if n_directions is None:
         probes = _coordinate_probes(f, x, gradient, eps)
         mode = "coordinates"
     else:
-        if int(n_directions) != n_directions or n_directions < 1:
-            raise ValueError(f"n_directions must be a positive integer, got {n_directions!r}")
         probes = _direction_probes(f, x, x_saved, gradient, eps, int(n_directions), seed)
         mode = "directions"
 
@@ -240,7 +322,7 @@ def _coordinate_probes(f, x, gradient, eps):
 
 def _direction_probes(f, x, x_saved, gradient, eps, n_directions, seed):
     """Yield ``(k, gradient . v_k, numerical derivative along v_k)``."""
-    rng = np.random.default_rng(seed)
+    rng = check_rng(seed)
     rms = float(np.sqrt(np.mean(np.square(x_saved, dtype=np.float64)))) if x.size else 0.0
     step = eps * max(1.0, rms)
     for k in range(n_directions):

@@ -2,12 +2,15 @@
 
 import numbers
 from functools import lru_cache
+from typing import Literal, Optional, Union, overload
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from . import _dispatch
 from ._config import PARALLEL_MIN_ELEMENTS, run_kernel, threads_for
-from ._validation import as_float_array, reject_masked
+from ._typing import FloatArray, IntegerLike, Reduction
+from ._validation import as_array, as_float_array, reject_masked
 
 __all__ = ["softmax_cross_entropy"]
 
@@ -56,9 +59,47 @@ def _label_error(target, row, n_classes, ignore_index):
     )
 
 
+# The overloads tell a type checker that "mean" and "sum" give a scalar loss
+# and "none" an array of per-sample losses.
+@overload
 def softmax_cross_entropy(
-    logits, target, *, reduction="mean", weight=None, label_smoothing=0.0, ignore_index=None
-):
+    logits: ArrayLike,
+    target: ArrayLike,
+    *,
+    reduction: Literal["mean", "sum"] = ...,
+    weight: Optional[ArrayLike] = ...,
+    label_smoothing: float = ...,
+    ignore_index: Optional[IntegerLike] = ...,
+) -> tuple[np.floating, FloatArray]: ...
+@overload
+def softmax_cross_entropy(
+    logits: ArrayLike,
+    target: ArrayLike,
+    *,
+    reduction: Literal["none"],
+    weight: Optional[ArrayLike] = ...,
+    label_smoothing: float = ...,
+    ignore_index: Optional[IntegerLike] = ...,
+) -> tuple[FloatArray, FloatArray]: ...
+@overload
+def softmax_cross_entropy(
+    logits: ArrayLike,
+    target: ArrayLike,
+    *,
+    reduction: Reduction,
+    weight: Optional[ArrayLike] = ...,
+    label_smoothing: float = ...,
+    ignore_index: Optional[IntegerLike] = ...,
+) -> tuple[Union[np.floating, FloatArray], FloatArray]: ...
+def softmax_cross_entropy(
+    logits: ArrayLike,
+    target: ArrayLike,
+    *,
+    reduction: Reduction = "mean",
+    weight: Optional[ArrayLike] = None,
+    label_smoothing: float = 0.0,
+    ignore_index: Optional[IntegerLike] = None,
+) -> tuple[Union[np.floating, FloatArray], FloatArray]:
     r"""Cross-entropy of ``softmax(logits)`` and its gradient, in one fused pass.
 
     Parameters
@@ -212,7 +253,7 @@ def softmax_cross_entropy(
         )
 
     reject_masked(target, "target", _FUNC)
-    target = np.asarray(target)
+    target = as_array(target, "target", _FUNC)
     kernels = _dispatch.kernels
     grad = np.empty_like(z)
     row_loss = np.empty(n_rows, dtype=np.float64)

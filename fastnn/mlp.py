@@ -16,10 +16,16 @@ No Python loop runs over samples, only over layers.
 The derivations of every gradient computed here are in ``docs/derivations.md``.
 """
 
+import math
 import numbers
+from collections.abc import Iterable
+from typing import Any, Literal, TypeVar
 
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike, NDArray
 
+from ._typing import Activation, FloatArray, IntegerLike, Seed
+from ._validation import as_array, check_rng
 from .activations import sigmoid, sigmoid_backward, softmax
 from .losses import softmax_cross_entropy
 
@@ -27,26 +33,40 @@ __all__ = ["MLP", "num_params", "forward_backward_prop"]
 
 ACTIVATIONS = ("sigmoid", "tanh", "relu")
 
+_Scalar = TypeVar("_Scalar", bound=np.generic)
 
-def _check_layer_sizes(layer_sizes):
-    """Return ``layer_sizes`` as a tuple of positive Python ints, or raise."""
+
+def _check_layer_sizes(layer_sizes, name="layer_sizes"):
+    """Return ``layer_sizes`` as a tuple of positive Python ints, or raise.
+
+    ``name`` is the argument's name in the caller's signature, for the message.
+    """
     try:
         sizes = tuple(layer_sizes)
     except TypeError:
         raise TypeError(
-            f"layer_sizes must be a sequence of positive integers, got {layer_sizes!r}"
+            f"{name} must be a sequence of positive integers, got {layer_sizes!r}"
         ) from None
     if len(sizes) < 2:
-        raise ValueError(
-            f"layer_sizes needs at least an input and an output size, got {sizes!r}"
-        )
+        raise ValueError(f"{name} needs at least an input and an output size, got {sizes!r}")
     for size in sizes:
         if not isinstance(size, numbers.Integral) or isinstance(size, bool) or size < 1:
-            raise ValueError(f"layer sizes must be positive integers, got {sizes!r}")
+            raise ValueError(f"{name} must hold positive integers, got {sizes!r}")
     return tuple(int(size) for size in sizes)
 
 
-def num_params(layer_sizes):
+def _check_l2(l2):
+    """Return the weight-penalty strength as a float, or raise naming ``l2``."""
+    if isinstance(l2, (bool, np.bool_)) or not isinstance(l2, numbers.Real):
+        raise TypeError(f"l2 must be a non-negative number, got {l2!r}")
+    value = float(l2)
+    # An infinite penalty would make the loss inf and the gradient nan.
+    if not (math.isfinite(value) and value >= 0):
+        raise ValueError(f"l2 must be a non-negative finite number, got {l2!r}")
+    return value
+
+
+def num_params(layer_sizes: Iterable[IntegerLike]) -> int:
     """Number of parameters of a fully connected network.
 
     Parameters
@@ -138,8 +158,11 @@ class MLP:
     Attributes
     ----------
     layer_sizes : tuple of int
+        The layer sizes, as positive Python ints.
     activation : str
+        The hidden layers' activation.
     dtype : numpy.dtype
+        float32 or float64.
     n_params : int
         Length of the flat parameter vector, ``num_params(layer_sizes)``.
 
@@ -174,17 +197,30 @@ class MLP:
     ((4, 8), True)
     """
 
-    def __init__(self, layer_sizes, activation="sigmoid", dtype=np.float64):
+    layer_sizes: tuple[int, ...]
+    activation: Activation
+    dtype: np.dtype[Any]
+    n_params: int
+
+    def __init__(
+        self,
+        layer_sizes: Iterable[IntegerLike],
+        activation: Activation = "sigmoid",
+        dtype: DTypeLike = np.float64,
+    ) -> None:
         self.layer_sizes = _check_layer_sizes(layer_sizes)
         if activation not in ACTIVATIONS:
             raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
         self.activation = activation
-        self.dtype = np.dtype(dtype)
+        try:
+            self.dtype = np.dtype(dtype)
+        except TypeError:
+            raise TypeError(f"dtype must be float32 or float64, got {dtype!r}") from None
         if self.dtype not in (np.float32, np.float64):
             raise TypeError(f"dtype must be float32 or float64, got {self.dtype}")
         self.n_params = num_params(self.layer_sizes)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return (
             f"MLP({self.layer_sizes!r}, activation={self.activation!r}, "
             f"dtype=np.{self.dtype.name})"
@@ -192,7 +228,7 @@ class MLP:
 
     # --- parameters -----------------------------------------------------------
 
-    def init_params(self, seed=None):
+    def init_params(self, seed: Seed = None) -> FloatArray:
         """Draw a random initial parameter vector.
 
         Parameters
@@ -203,7 +239,7 @@ class MLP:
 
         Returns
         -------
-        params : ndarray of shape (n_params,)
+        ndarray of shape (n_params,)
             Weights drawn uniformly from ``[-a, a]`` with Glorot's bound
             ``a = sqrt(6 / (n_in + n_out))`` (He's ``sqrt(6 / n_in)`` for
             relu layers), biases zero.
@@ -222,7 +258,7 @@ class MLP:
         >>> np.array_equal(net.init_params(seed=1), net.init_params(seed=1))
         True
         """
-        rng = np.random.default_rng(seed)
+        rng = check_rng(seed)
         params = np.zeros(self.n_params, dtype=self.dtype)
         layers = self.unpack(params)
         for index, (W, _) in enumerate(layers):
@@ -232,12 +268,15 @@ class MLP:
             W[...] = rng.uniform(-bound, bound, size=W.shape)
         return params
 
-    def unpack(self, params):
+    def unpack(
+        self, params: NDArray[_Scalar]
+    ) -> list[tuple[NDArray[_Scalar], NDArray[_Scalar]]]:
         """Split the flat parameter vector into per-layer ``(W, b)`` views.
 
         Parameters
         ----------
         params : ndarray of shape (n_params,)
+            The flat parameter vector, of any dtype.
 
         Returns
         -------
@@ -280,13 +319,13 @@ class MLP:
     # --- input checking -------------------------------------------------------
 
     def _check_params(self, params):
-        params = np.asarray(params)
+        params = as_array(params, "params")
         if not np.issubdtype(params.dtype, np.number) or np.iscomplexobj(params):
             raise TypeError(f"params must be real numbers, got dtype {params.dtype}")
         return np.ascontiguousarray(params, dtype=self.dtype)
 
     def _check_X(self, X):
-        X = np.asarray(X)
+        X = as_array(X, "X")
         if not np.issubdtype(X.dtype, np.number) or np.iscomplexobj(X):
             raise TypeError(f"X must hold real numbers, got dtype {X.dtype}")
         if X.ndim != 2 or X.shape[1] != self.layer_sizes[0]:
@@ -295,32 +334,38 @@ class MLP:
             )
         return X.astype(self.dtype, copy=False)
 
-    def _check_y(self, y, n_samples):
-        y = np.asarray(y)
+    def _check_y(self, y, n_samples, name="y"):
+        """``name`` is the argument's name in the public caller's signature."""
+        y = as_array(y, name)
         n_classes = self.layer_sizes[-1]
         if y.ndim == 1:
             if not np.issubdtype(y.dtype, np.integer):
                 raise TypeError(
-                    "1-D targets must be integer class indices, got dtype "
+                    f"{name}: 1-D targets must be integer class indices, got dtype "
                     f"{y.dtype}; pass probabilities as an (N, {n_classes}) array"
                 )
             if y.shape[0] != n_samples:
-                raise ValueError(f"y has {y.shape[0]} labels for {n_samples} samples")
+                raise ValueError(f"{name} has {y.shape[0]} labels for {n_samples} samples")
             if y.size and (y.min() < 0 or y.max() >= n_classes):
                 raise ValueError(
-                    f"class indices must lie in [0, {n_classes}), got values from "
+                    f"{name}: class indices must lie in [0, {n_classes}), got values from "
                     f"{y.min()} to {y.max()}"
                 )
             return y.astype(np.intp, copy=False)
         if y.ndim == 2:
+            if y.dtype.kind not in "biuf":
+                raise TypeError(
+                    f"{name}: probability targets must be real numbers, got dtype {y.dtype}"
+                )
             if y.shape != (n_samples, n_classes):
                 raise ValueError(
-                    f"probability targets must have shape ({n_samples}, {n_classes}), "
+                    f"{name}: probability targets must have shape ({n_samples}, {n_classes}), "
                     f"got {y.shape}"
                 )
             return y.astype(self.dtype, copy=False)
         raise ValueError(
-            f"y must be class indices (N,) or probabilities (N, {n_classes}), got shape {y.shape}"
+            f"{name} must be class indices (N,) or probabilities (N, {n_classes}), "
+            f"got shape {y.shape}"
         )
 
     # --- computation ----------------------------------------------------------
@@ -338,13 +383,15 @@ class MLP:
         logits += b
         return inputs, logits
 
-    def forward(self, params, X):
+    def forward(self, params: ArrayLike, X: ArrayLike) -> FloatArray:
         """Class probabilities of every sample.
 
         Parameters
         ----------
         params : array_like of shape (n_params,)
+            The flat parameter vector; converted to the network's dtype.
         X : array_like of shape (N, Dx)
+            One sample per row.
 
         Returns
         -------
@@ -359,19 +406,16 @@ class MLP:
         >>> net.forward(np.zeros(net.n_params), np.ones((1, 3)))  # all logits equal
         array([[0.5, 0.5]])
         """
-        params = self._check_params(params)
-        X = self._check_X(X)
-        _, logits = self._hidden_forward(self.unpack(params), X)
+        layers = self.unpack(self._check_params(params))
+        _, logits = self._hidden_forward(layers, self._check_X(X))
         return softmax(logits, axis=1)
 
-    def _backprop(self, params, X, y, l2, want_param_grad, want_input_grad):
+    def _backprop(self, params, X, y, l2, want_param_grad, want_input_grad, y_name="y"):
         """Loss, flat parameter gradient and input gradient (each when wanted)."""
-        l2 = float(l2)
-        if not l2 >= 0:
-            raise ValueError(f"l2 must be a non-negative number, got {l2!r}")
+        l2 = _check_l2(l2)
         params = self._check_params(params)
         X = self._check_X(X)
-        y = self._check_y(y, X.shape[0])
+        y = self._check_y(y, X.shape[0], y_name)
         layers = self.unpack(params)
         inputs, logits = self._hidden_forward(layers, X)
         # The fused kernel returns d(mean loss)/d(logits) = (y_hat - y) / N
@@ -403,13 +447,17 @@ class MLP:
                 input_grad = delta @ W.T
         return loss, grad, input_grad
 
-    def loss_and_grad(self, params, X, y, l2=0.0):
+    def loss_and_grad(
+        self, params: ArrayLike, X: ArrayLike, y: ArrayLike, l2: float = 0.0
+    ) -> tuple[float, FloatArray]:
         """Loss and its gradient with respect to the flat parameter vector.
 
         Parameters
         ----------
         params : array_like of shape (n_params,)
+            The flat parameter vector; converted to the network's dtype.
         X : array_like of shape (N, Dx)
+            One sample per row.
         y : array_like of int, shape (N,), or of float, shape (N, Dy)
             Class indices in ``[0, Dy)`` or target probabilities.
         l2 : float, default 0.0
@@ -445,11 +493,27 @@ class MLP:
         loss, grad, _ = self._backprop(params, X, y, l2, True, False)
         return loss, grad
 
-    def loss(self, params, X, y, l2=0.0):
+    def loss(self, params: ArrayLike, X: ArrayLike, y: ArrayLike, l2: float = 0.0) -> float:
         """The loss alone; see `loss_and_grad`.
 
         With `grad` it forms the pair of callables ``scipy.optimize.check_grad``
         and ``scipy.optimize.minimize(fun, x0, jac=grad)`` take.
+
+        Parameters
+        ----------
+        params : array_like of shape (n_params,)
+            The flat parameter vector; converted to the network's dtype.
+        X : array_like of shape (N, Dx)
+            One sample per row.
+        y : array_like of int, shape (N,), or of float, shape (N, Dy)
+            Class indices in ``[0, Dy)`` or target probabilities.
+        l2 : float, default 0.0
+            Strength of the weight penalty ``0.5 * l2 * sum_l ||Wl||^2``.
+
+        Returns
+        -------
+        float
+            Mean cross-entropy over the N samples plus the penalty.
 
         Examples
         --------
@@ -465,8 +529,27 @@ class MLP:
         """
         return self._backprop(params, X, y, l2, False, False)[0]
 
-    def grad(self, params, X, y, l2=0.0):
+    def grad(
+        self, params: ArrayLike, X: ArrayLike, y: ArrayLike, l2: float = 0.0
+    ) -> FloatArray:
         """The gradient alone; see `loss_and_grad`.
+
+        Parameters
+        ----------
+        params : array_like of shape (n_params,)
+            The flat parameter vector; converted to the network's dtype.
+        X : array_like of shape (N, Dx)
+            One sample per row.
+        y : array_like of int, shape (N,), or of float, shape (N, Dy)
+            Class indices in ``[0, Dy)`` or target probabilities.
+        l2 : float, default 0.0
+            Strength of the weight penalty ``0.5 * l2 * sum_l ||Wl||^2``.
+
+        Returns
+        -------
+        ndarray of shape (n_params,)
+            Gradient of the loss, laid out like ``params``, of the network's
+            dtype.
 
         Examples
         --------
@@ -478,14 +561,17 @@ class MLP:
         """
         return self._backprop(params, X, y, l2, True, False)[1]
 
-    def input_grad(self, params, X, y):
+    def input_grad(self, params: ArrayLike, X: ArrayLike, y: ArrayLike) -> FloatArray:
         """Gradient of the mean loss with respect to the inputs.
 
         Parameters
         ----------
         params : array_like of shape (n_params,)
+            The flat parameter vector; converted to the network's dtype.
         X : array_like of shape (N, Dx)
+            One sample per row.
         y : array_like of int, shape (N,), or of float, shape (N, Dy)
+            Class indices in ``[0, Dy)`` or target probabilities.
 
         Returns
         -------
@@ -513,7 +599,14 @@ class MLP:
         return self._backprop(params, X, y, 0.0, False, True)[2]
 
 
-def forward_backward_prop(X, labels, params, dimensions, *, reduction="mean"):
+def forward_backward_prop(
+    X: ArrayLike,
+    labels: ArrayLike,
+    params: ArrayLike,
+    dimensions: Iterable[IntegerLike],
+    *,
+    reduction: Literal["mean", "sum"] = "mean",
+) -> tuple[float, FloatArray]:
     """Cost and gradient of a sigmoid network, with the CS224n assignment's signature.
 
     A thin wrapper over `MLP` for readers who know ``forward_backward_prop``
@@ -561,11 +654,11 @@ def forward_backward_prop(X, labels, params, dimensions, *, reduction="mean"):
     """
     if reduction not in ("mean", "sum"):
         raise ValueError(f"reduction must be 'mean' or 'sum', got {reduction!r}")
-    net = MLP(dimensions, activation="sigmoid")
-    X = np.asarray(X)
-    cost, grad = net.loss_and_grad(params, X, labels)
+    net = MLP(_check_layer_sizes(dimensions, "dimensions"), activation="sigmoid")
+    X_array = as_array(X, "X")
+    cost, grad, _ = net._backprop(params, X_array, labels, 0.0, True, False, y_name="labels")
     if reduction == "sum":
-        n_samples = X.shape[0]
+        n_samples = X_array.shape[0]
         cost *= n_samples
         grad *= n_samples
     return cost, grad

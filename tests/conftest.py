@@ -17,9 +17,15 @@ Fixtures here are generic so that every test module can use them:
 ``as_layout``
     The same conversion as a plain function of ``(array, name)``, for tests
     that choose the layout themselves.
+``public_name``, ``public_names``
+    Parametrised over the dotted name of every public object (see
+    ``public_api_names``), for tests that check the whole public API; and
+    the whole list.
 """
 
+import inspect
 import itertools
+import types
 
 import numpy as np
 import pytest
@@ -36,6 +42,45 @@ def pytest_generate_tests(metafunc):
         from fastnn import _dispatch
 
         metafunc.parametrize("variant", list(_dispatch.available), indirect=True)
+    if "public_name" in metafunc.fixturenames:
+        metafunc.parametrize("public_name", public_api_names())
+
+
+def public_api_names():
+    """Dotted names of every public object of fastnn.
+
+    Everything in ``fastnn.__all__`` except modules, the public methods
+    defined by its classes, the public functions of ``fastnn.datasets`` and
+    ``fastnn.train``, and ``GradientCheckReport`` (which ``gradcheck``
+    returns).  Read from the package, so a new public function is covered
+    without editing any list.
+    """
+    import fastnn
+    import fastnn.train
+
+    names = []
+    for name in fastnn.__all__:
+        obj = getattr(fastnn, name)
+        if inspect.ismodule(obj):
+            continue
+        names.append(f"fastnn.{name}")
+        if inspect.isclass(obj):
+            names += [
+                f"fastnn.{name}.{attribute}"
+                for attribute, value in vars(obj).items()
+                if not attribute.startswith("_")
+                and isinstance(value, (types.FunctionType, classmethod, staticmethod))
+            ]
+    for module in (fastnn.datasets, fastnn.train):
+        names += [f"{module.__name__}.{name}" for name in module.__all__]
+    names.append("fastnn.gradcheck.GradientCheckReport")
+    return names
+
+
+@pytest.fixture(scope="session")
+def public_names():
+    """The list ``public_api_names()``, for tests that check it as a whole."""
+    return public_api_names()
 
 
 @pytest.fixture

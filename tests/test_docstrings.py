@@ -1,4 +1,4 @@
-"""Run the Examples sections of every public docstring as doctests.
+"""Every public docstring is valid numpydoc, and its Examples run.
 
 The examples are part of the documentation users copy from; running them
 here keeps them true.  The installed package is tested, like every other
@@ -7,6 +7,8 @@ test in this directory.
 
 import doctest
 import importlib
+import io
+from contextlib import redirect_stdout
 
 import numpy as np
 import pytest
@@ -20,6 +22,7 @@ MODULES = [
     "fastnn.gradcheck",
     "fastnn.classifier",
     "fastnn.datasets",
+    "fastnn.train",
 ]
 
 
@@ -34,5 +37,66 @@ def test_docstring_examples_run(name):
             runner.run(test)
     results = runner.summarize(verbose=False)
     assert results.failed == 0, f"{results.failed} docstring example(s) failed in {name}"
-    if name in ("fastnn.activations", "fastnn.losses", "fastnn.mlp", "fastnn.gradcheck"):
+    if name in ("fastnn.activations", "fastnn.losses", "fastnn.mlp", "fastnn.gradcheck", "fastnn.train"):
         assert results.attempted > 0, f"{name} has no docstring examples"
+
+
+# numpydoc checks the project does not require, and why:
+# - ES01 (extended summary): the one-line summary, the parameter
+#   descriptions and the Notes section already say what an extended summary
+#   would; requiring one invites a paragraph that repeats them.
+# - SA01 (See Also): related functions are named where they matter, inline
+#   (":func:`softmax`"); a See Also section on every object would list the
+#   same few functions everywhere.
+# Parameter, return-value and example checks are all enforced.
+_IGNORED_CHECKS = {"ES01", "SA01"}
+
+# Public objects whose docstrings another change is rewriting.  Each is an
+# expected failure until then, with strict xfail: once its docstring is
+# valid the test fails as XPASS, and the name must be removed from here.
+_BEING_REWRITTEN = {
+    "fastnn.show_config",
+    "fastnn.MLPClassifier.get_params",
+    "fastnn.MLPClassifier.set_params",
+    "fastnn.MLPClassifier.fit",
+    "fastnn.MLPClassifier.predict_proba",
+    "fastnn.MLPClassifier.predict",
+    "fastnn.MLPClassifier.score",
+}
+
+
+def test_numpydoc_validation(public_name, request):
+    validate = pytest.importorskip(
+        "numpydoc.validate", reason="numpydoc is not installed (it is in the test extra)"
+    ).validate
+    if public_name in _BEING_REWRITTEN:
+        request.applymarker(
+            pytest.mark.xfail(reason="docstring being rewritten elsewhere", strict=True)
+        )
+    # numpydoc prints warnings about the objects it inspects; keep them out of
+    # pytest's output, the errors below say everything.
+    with redirect_stdout(io.StringIO()):
+        result = validate(public_name)
+    errors = [
+        f"{code}: {message}" for code, message in result["errors"] if code not in _IGNORED_CHECKS
+    ]
+    assert not errors, f"{public_name}:\n" + "\n".join(errors)
+
+
+def test_public_api_list_is_complete(public_names):
+    names = set(public_names)
+    for expected in (
+        "fastnn.softmax",
+        "fastnn.softmax_cross_entropy",
+        "fastnn.set_num_threads",
+        "fastnn.MLP",
+        "fastnn.MLP.loss_and_grad",
+        "fastnn.MLP.input_grad",
+        "fastnn.gradcheck",
+        "fastnn.GradientCheckError",
+        "fastnn.MLPClassifier.fit",
+        "fastnn.datasets.make_spirals",
+        "fastnn.train.main",
+    ):
+        assert expected in names
+    assert _BEING_REWRITTEN <= names, "a name in _BEING_REWRITTEN is no longer public"

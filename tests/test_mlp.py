@@ -339,6 +339,18 @@ def test_invalid_inputs_raise_clear_errors(case, error, match):
         net.loss_and_grad(args["params"], args["X"], args["y"], args["l2"])
 
 
+@pytest.mark.parametrize("dtype", [bool, np.int8, np.float32], ids=lambda d: np.dtype(d).name)
+def test_one_hot_targets_of_any_real_dtype_are_accepted(dtype):
+    # The checks that name y must not turn away one-hot rows stored as bool
+    # or integers, which the network has always read as probabilities.
+    net, params, X, y = make_problem((10, 5, 10), "int")
+    one_hot = np.eye(10)[y]
+    loss, grad = net.loss_and_grad(params, X, one_hot.astype(dtype))
+    expected_loss, expected_grad = net.loss_and_grad(params, X, one_hot)
+    assert loss == expected_loss
+    np.testing.assert_array_equal(grad, expected_grad)
+
+
 # --------------------------------------------------------------------------
 # forward_backward_prop (the assignment's signature)
 # --------------------------------------------------------------------------

@@ -5,16 +5,21 @@ set; ``make_spirals`` generates interleaved spirals, the classic toy problem a
 linear classifier cannot solve and a one-hidden-layer network can.
 """
 
+import math
 import os
 
 import numpy as np
+from numpy.typing import NDArray
+
+from .._typing import IntegerLike, Seed
+from .._validation import check_rng, is_real
 
 __all__ = ["load_digits", "make_spirals"]
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-def load_digits():
+def load_digits() -> tuple[NDArray[np.float64], NDArray[np.int64]]:
     """Load the 8x8 handwritten digits (1797 images, 10 classes).
 
     Returns
@@ -55,7 +60,12 @@ def load_digits():
     return X, y
 
 
-def make_spirals(n_samples=300, n_classes=3, noise=0.2, seed=None):
+def make_spirals(
+    n_samples: IntegerLike = 300,
+    n_classes: IntegerLike = 3,
+    noise: float = 0.2,
+    seed: Seed = None,
+) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
     """Generate interleaved 2-D spirals, one arm per class.
 
     Parameters
@@ -94,14 +104,18 @@ def make_spirals(n_samples=300, n_classes=3, noise=0.2, seed=None):
     >>> bool(np.all(np.hypot(X[:, 0], X[:, 1]) <= 1.0))
     True
     """
-    if int(n_samples) != n_samples or n_samples < 1:
-        raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}")
-    if int(n_classes) != n_classes or n_classes < 1:
-        raise ValueError(f"n_classes must be a positive integer, got {n_classes!r}")
-    if not (np.isfinite(noise) and noise >= 0):
+    for name, value in (("n_samples", n_samples), ("n_classes", n_classes)):
+        # A float holding a whole number (300.0) is accepted, as it always was.
+        if not is_real(value):
+            raise TypeError(f"{name} must be a positive integer, got {value!r}")
+        if not (math.isfinite(value) and int(value) == value and value >= 1):
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    if not is_real(noise):
+        raise TypeError(f"noise must be a non-negative number, got {noise!r}")
+    if not (math.isfinite(noise) and noise >= 0):
         raise ValueError(f"noise must be a non-negative number, got {noise!r}")
+    rng = check_rng(seed)
     n_samples, n_classes = int(n_samples), int(n_classes)
-    rng = np.random.default_rng(seed)
     counts = np.full(n_classes, n_samples // n_classes)
     counts[: n_samples % n_classes] += 1
     y = np.repeat(np.arange(n_classes, dtype=np.int64), counts)

@@ -16,7 +16,7 @@ __version__ = "0.1.0"
 
 from ._config import get_num_threads, set_num_threads, show_config
 from .activations import log_softmax, sigmoid, sigmoid_backward, sigmoid_grad, softmax
-from .losses import softmax_cross_entropy
+from .losses import sigmoid_binary_cross_entropy, softmax_cross_entropy
 from .mlp import MLP, forward_backward_prop, num_params
 from .gradcheck import GradientCheckError, gradcheck
 from .classifier import MLPClassifier
@@ -29,6 +29,7 @@ __all__ = [
     "sigmoid_grad",
     "sigmoid_backward",
     "softmax_cross_entropy",
+    "sigmoid_binary_cross_entropy",
     "set_num_threads",
     "get_num_threads",
     "show_config",

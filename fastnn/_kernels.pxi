@@ -85,6 +85,10 @@ cdef extern from "_vecmath.h" nogil:
                                   float keep, float spread, Py_ssize_t n)
     void fnn_soft_target_grad_f64(double *grad, double a, double b, const double *t,
                                   const double *w, double keep, double spread, Py_ssize_t n)
+    double fnn_bce_span_f32(const float *z, const float *t, const float *w, const float *pw,
+                            float scale, float *grad, float *loss, Py_ssize_t n)
+    double fnn_bce_span_f64(const double *z, const double *t, const double *w, const double *pw,
+                            double scale, double *grad, double *loss, Py_ssize_t n)
     void fnn_softmax_columns_f32(const float *x, float *out, Py_ssize_t K, Py_ssize_t stride,
                                  Py_ssize_t w, int mode, float *max_out, double *sum_out)
     void fnn_softmax_columns_f64(const double *x, double *out, Py_ssize_t K, Py_ssize_t stride,
@@ -585,6 +589,58 @@ def sigmoid_backward(const floating[::1] grad, const floating[::1] s, floating[:
     """out = grad * s * (1 - s)."""
     with nogil:
         elementwise(3, s, grad, out, n_threads)
+
+
+cdef inline double bce_span(const floating *z, const floating *t, const floating *w,
+                            const floating *pw, floating scale, floating *grad, floating *loss,
+                            Py_ssize_t n) noexcept nogil:
+    if floating is float:
+        return fnn_bce_span_f32(z, t, w, pw, scale, grad, loss, n)
+    else:
+        return fnn_bce_span_f64(z, t, w, pw, scale, grad, loss, n)
+
+
+def binary_xent(const floating[::1] logits,   # IN (n,)
+                const floating[::1] target,   # IN (n,)
+                const floating[::1] weight,   # IN (n,) or (0,) for none
+                const floating[::1] pos_weight,  # IN (n,) or (0,) for none
+                double scale,
+                floating[::1] grad_out,       # OUT (n,)
+                floating[::1] loss_out,       # OUT (n,) per-element losses, or (0,) for none
+                double[::1] chunk_loss_out,   # OUT (ceil(n / ELEMENTWISE_CHUNK),) partial sums
+                int n_threads):
+    """Sigmoid binary cross-entropy with logits, elementwise: gradient, and the
+    loss summed per chunk of ELEMENTWISE_CHUNK elements (fixed chunks, so the
+    total is the same for any thread count)."""
+    cdef Py_ssize_t n = logits.shape[0]
+    cdef Py_ssize_t n_chunks = (n + ELEMENTWISE_CHUNK - 1) // ELEMENTWISE_CHUNK
+    cdef Py_ssize_t chunk, start, length
+    cdef bint has_w = weight.shape[0] > 0, has_pw = pos_weight.shape[0] > 0
+    cdef bint store = loss_out.shape[0] > 0
+    if n == 0:
+        return
+    if n_threads <= 1:
+        with nogil:
+            for chunk in range(n_chunks):
+                start = chunk * ELEMENTWISE_CHUNK
+                length = min(ELEMENTWISE_CHUNK, n - start)
+                chunk_loss_out[chunk] = bce_span(
+                    &logits[start], &target[start], &weight[start] if has_w else NULL,
+                    &pos_weight[start] if has_pw else NULL, <floating>scale, &grad_out[start],
+                    &loss_out[start] if store else NULL, length)
+    else:
+        for chunk in prange(n_chunks, nogil=True, schedule="guided", num_threads=n_threads):
+            start = chunk * ELEMENTWISE_CHUNK
+            length = min(ELEMENTWISE_CHUNK, n - start)
+            chunk_loss_out[chunk] = bce_span(
+                &logits[start], &target[start], &weight[start] if has_w else NULL,
+                &pos_weight[start] if has_pw else NULL, <floating>scale, &grad_out[start],
+                &loss_out[start] if store else NULL, length)
+
+
+def element_count_per_chunk():
+    """Elements per work item (and per partial loss sum) of binary_xent."""
+    return ELEMENTWISE_CHUNK
 
 
 def check_labels(const int64_t[::1] target,  # IN (N,)

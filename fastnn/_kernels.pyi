@@ -60,6 +60,18 @@ def xent_prob_rows(
     loss_out: NDArray[np.float64],  # double[::1], (N,)
     n_threads: int,
 ) -> None: ...
+def binary_xent(
+    logits: _Float,      # const floating[::1]
+    target: _Float,      # const floating[::1]
+    weight: _Float,      # const floating[::1], (n,) or (0,)
+    pos_weight: _Float,  # const floating[::1], (n,) or (0,)
+    scale: float,
+    grad_out: _Float,    # floating[::1]
+    loss_out: _Float,    # floating[::1], (n,) or (0,)
+    chunk_loss_out: NDArray[np.float64],  # double[::1]
+    n_threads: int,
+) -> None: ...
+def element_count_per_chunk() -> int: ...
 def log_span(x: NDArray[np.float64], out: NDArray[np.float64]) -> None: ...  # double[::1], x > 0
 def log1p_span(x: NDArray[np.float64], out: NDArray[np.float64]) -> None: ...  # double[::1], x >= -0.5
 def softmax_small(x: object, log_output: bool, max_size: int) -> _Float | None: ...

@@ -15,6 +15,7 @@ __all__ = [
     "sigmoid_grad",
     "sigmoid_backward",
     "softmax_cross_entropy",
+    "sigmoid_binary_cross_entropy",
 ]
 
 
@@ -231,3 +232,32 @@ def mlp_loss_and_grads(params, X, y, layer_sizes, activation="sigmoid", l2=0.0):
 
 
 __all__ += ["mlp_unpack", "mlp_forward", "mlp_loss_and_grads"]
+
+
+def sigmoid_binary_cross_entropy(logits, target, weight=None, pos_weight=None, reduction="mean"):
+    """PyTorch's ``binary_cross_entropy_with_logits``, in float64: ``(loss, grad)``.
+
+    ``loss = w * (pw * t * softplus(-z) + (1 - t) * softplus(z))`` elementwise,
+    with ``softplus(z) = log(1 + exp(z))`` from ``np.logaddexp(0, z)``; the
+    gradient with respect to the logits is
+    ``w * ((1 - t) * sigmoid(z) - pw * t * sigmoid(-z))``, scaled by
+    ``1 / z.size`` for "mean".
+    """
+    z = np.asarray(logits, dtype=np.float64)
+    t = np.asarray(target, dtype=np.float64)
+    w = np.ones_like(z) if weight is None else np.broadcast_to(np.asarray(weight, np.float64), z.shape)
+    pw = (
+        np.ones_like(z) if pos_weight is None
+        else np.broadcast_to(np.asarray(pos_weight, np.float64), z.shape)
+    )
+    with np.errstate(invalid="ignore", over="ignore"):
+        loss = w * (pw * t * np.logaddexp(0.0, -z) + (1.0 - t) * np.logaddexp(0.0, z))
+        sig = 0.5 * (1.0 + np.tanh(0.5 * z))         # sigmoid(z), without overflow
+        sig_neg = 0.5 * (1.0 - np.tanh(0.5 * z))     # sigmoid(-z)
+        grad = w * ((1.0 - t) * sig - pw * t * sig_neg)
+    if reduction == "none":
+        return loss, grad
+    if reduction == "sum":
+        return float(np.sum(loss)), grad
+    n = z.size
+    return (float(np.sum(loss)) / n if n else np.nan), grad / n if n else grad

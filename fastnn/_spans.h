@@ -246,6 +246,61 @@ static inline void FNN_FN(fnn_soft_target_grad)(FNN_T *grad, FNN_T a, FNN_T b, c
         grad[j] = grad[j] * a - b * (w[j] * (t[j] * keep + spread));
 }
 
+/* Binary cross-entropy with logits, elementwise, PyTorch's
+ * binary_cross_entropy_with_logits: with e = exp(-|z|) <= 1,
+ *   loss = w * (pw * t * softplus(-z) + (1 - t) * softplus(z)),
+ *   softplus(+-z) = max(+-z, 0) + log1p(e),
+ *   grad = scale * w * ((1 - t) * sigmoid(z) - pw * t * sigmoid(-z)),
+ * where sigmoid(|z|) = 1 / (1 + e) and sigmoid(-|z|) = e / (1 + e).  Every
+ * term is non-negative for t in [0, 1], so nothing cancels and nothing
+ * overflows.  w and pw may be NULL (ones), loss may be NULL (not stored);
+ * each case is compiled as its own loop (the flags are constants after
+ * inlining).  Returns the sum of the losses, in double. */
+static inline __attribute__((always_inline)) double FNN_FN(fnn_bce_core)(
+    const FNN_T *z, const FNN_T *t, const FNN_T *w, const FNN_T *pw, FNN_T scale, FNN_T *grad,
+    FNN_T *loss, ptrdiff_t n, const int has_w, const int has_pw, const int store_loss)
+{
+    double total = 0.0;
+    FNN_SIMD_SUM(total)
+    for (ptrdiff_t j = 0; j < n; j++) {
+        FNN_T v = z[j];
+        FNN_T minus_abs = v < 0 ? v : -v;
+        FNN_T e = FNN_EXP(minus_abs);
+        FNN_T r = (FNN_T)1 / ((FNN_T)1 + e);
+        FNN_T s_pos = v < 0 ? e * r : r;      /* sigmoid(z) */
+        FNN_T s_neg = v < 0 ? r : e * r;      /* sigmoid(-z) = 1 - sigmoid(z), exactly */
+        FNN_T log_term = (FNN_T)fnn_log1p((double)e);
+        FNN_T plus = v > 0 ? v : (FNN_T)0;
+        FNN_T minus = v < 0 ? -v : (FNN_T)0;
+        FNN_T tj = t[j];
+        FNN_T wj = has_w ? w[j] : (FNN_T)1;
+        FNN_T pos = has_pw ? pw[j] * tj : tj;
+        FNN_T neg = (FNN_T)1 - tj;
+        FNN_T lj = wj * (pos * (minus + log_term) + neg * (plus + log_term));
+        grad[j] = (scale * wj) * (neg * s_pos - pos * s_neg);
+        if (store_loss)
+            loss[j] = lj;
+        total += (double)lj;
+    }
+    return total;
+}
+
+FNN_NOINLINE static double FNN_FN(fnn_bce_span)(const FNN_T *z, const FNN_T *t, const FNN_T *w,
+                                                const FNN_T *pw, FNN_T scale, FNN_T *grad,
+                                                FNN_T *loss, ptrdiff_t n)
+{
+    switch ((w != NULL) | (pw != NULL) << 1 | (loss != NULL) << 2) {
+    case 0: return FNN_FN(fnn_bce_core)(z, t, w, pw, scale, grad, loss, n, 0, 0, 0);
+    case 1: return FNN_FN(fnn_bce_core)(z, t, w, pw, scale, grad, loss, n, 1, 0, 0);
+    case 2: return FNN_FN(fnn_bce_core)(z, t, w, pw, scale, grad, loss, n, 0, 1, 0);
+    case 3: return FNN_FN(fnn_bce_core)(z, t, w, pw, scale, grad, loss, n, 1, 1, 0);
+    case 4: return FNN_FN(fnn_bce_core)(z, t, w, pw, scale, grad, loss, n, 0, 0, 1);
+    case 5: return FNN_FN(fnn_bce_core)(z, t, w, pw, scale, grad, loss, n, 1, 0, 1);
+    case 6: return FNN_FN(fnn_bce_core)(z, t, w, pw, scale, grad, loss, n, 0, 1, 1);
+    default: return FNN_FN(fnn_bce_core)(z, t, w, pw, scale, grad, loss, n, 1, 1, 1);
+    }
+}
+
 /* Softmax over k of the columns x[k * stride + c], c < w, for a block of
  * w <= FNN_MAX_COLS adjacent columns: the reduction runs down the strided
  * axis while the vector lanes run along the contiguous one, so a non-last

@@ -29,6 +29,7 @@ CALLS = {
     "cross_entropy_index": "fastnn.softmax_cross_entropy(x, labels, label_smoothing=0.1)",
     "cross_entropy_short_rows": "fastnn.softmax_cross_entropy(short, short_labels)",
     "cross_entropy_prob": "fastnn.softmax_cross_entropy(x, probs)",
+    "binary_cross_entropy": "fastnn.sigmoid_binary_cross_entropy(x, probs, pos_weight=x[0])",
 }
 
 SCRIPT = """

@@ -71,6 +71,13 @@ def numpy_softmax_cross_entropy(logits, labels):
     return loss, grad
 
 
+def numpy_sigmoid_binary_cross_entropy(logits, target):
+    """Mean binary cross-entropy with logits and its gradient, the textbook way."""
+    n = logits.size
+    loss = np.mean(np.maximum(logits, 0) - logits * target + np.log1p(np.exp(-np.abs(logits))))
+    return loss, (numpy_sigmoid(logits) - target) / n
+
+
 def numpy_sigmoid(x):
     return 1 / (1 + np.exp(-x))
 
@@ -115,6 +122,27 @@ def _grad_and_sigmoid(shape, dtype, rng):
         "grad_out": rng.standard_normal(shape).astype(dtype),
         "s": numpy_sigmoid(rng.standard_normal(shape)).astype(dtype),
     }
+
+
+def _logits_and_binary_targets(shape, dtype, rng):
+    return {
+        "x": (3 * rng.standard_normal(shape)).astype(dtype),
+        "t": rng.integers(0, 2, size=shape).astype(dtype),
+    }
+
+
+def _torch_binary_cross_entropy(torch, inputs):
+    logits = torch.from_numpy(inputs["x"]).requires_grad_(True)
+    target = torch.from_numpy(inputs["t"])
+    bce = torch.nn.functional.binary_cross_entropy_with_logits
+    autograd_grad = torch.autograd.grad
+
+    def forward_backward():
+        loss = bce(logits, target)
+        (grad,) = autograd_grad(loss, logits)
+        return loss, grad
+
+    return forward_backward
 
 
 def _read_write(inputs):
@@ -181,6 +209,15 @@ KERNELS = {
         numpy=lambda d: lambda: numpy_sigmoid(d["x"]),
         torch=lambda torch, d: (lambda t: lambda: torch.sigmoid(t))(torch.from_numpy(d["x"])),
         scipy=lambda special, d: lambda: special.expit(d["x"]),
+    ),
+    "sigmoid_binary_cross_entropy": Kernel(
+        name="sigmoid_binary_cross_entropy",
+        make_inputs=_logits_and_binary_targets,
+        # Logits and targets read, gradient written.
+        bytes_moved=lambda d: 3 * d["x"].nbytes,
+        fastnn=lambda fastnn, d: lambda: fastnn.sigmoid_binary_cross_entropy(d["x"], d["t"]),
+        numpy=lambda d: lambda: numpy_sigmoid_binary_cross_entropy(d["x"], d["t"]),
+        torch=_torch_binary_cross_entropy,
     ),
     "sigmoid_backward": Kernel(
         name="sigmoid_backward",

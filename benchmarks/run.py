@@ -261,6 +261,9 @@ PEER_NOTES = {
     "gather, p - onehot | torch: F.cross_entropy forward + autograd backward",
     "sigmoid": "numpy: 1 / (1 + exp(-x)) | torch.sigmoid | scipy.special.expit",
     "sigmoid_backward": "grad_out * s * (1 - s) | numpy: that expression | torch.ops.aten.sigmoid_backward",
+    "sigmoid_binary_cross_entropy": "mean loss + gradient w.r.t. logits, 0/1 targets | numpy: "
+    "max(z, 0) - z t + log1p(exp(-|z|)), sigmoid(z) - t | torch: "
+    "F.binary_cross_entropy_with_logits forward + autograd backward",
 }
 
 

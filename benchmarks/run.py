@@ -165,7 +165,7 @@ def machine_info(ctx):
         "numpy": np.__version__,
         "fastnn": getattr(ctx.fastnn, "__version__", "?"),
         "fastnn_path": os.path.dirname(ctx.fastnn.__file__),
-        "fastnn_config": ctx.fastnn.show_config(),
+        "fastnn_config": ctx.fastnn.show_config(mode="dicts"),
         "torch": ctx.torch.__version__ if ctx.torch is not None else None,
         "scipy": None,
         "threads": ctx.threads,
@@ -834,7 +834,7 @@ def evaluate_targets(ctx, exp_result):
         elif started_large:
             verdict = "PASS"
             measured += f" (-> {pool['after_large']} on a large one)"
-        elif not ctx.fastnn.show_config().get("openmp", True):
+        elif not ctx.fastnn.show_config(mode="dicts").get("openmp", True):
             verdict = "PASS"
             measured += " (built without OpenMP)"
         else:

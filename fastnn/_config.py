@@ -1,5 +1,7 @@
 """Thread count and build information."""
 
+from typing import Any, Literal, overload
+
 import numpy as np
 
 from . import _dispatch
@@ -70,29 +72,60 @@ def threads_for(n_elements, min_elements=PARALLEL_MIN_ELEMENTS):
     return get_num_threads()
 
 
-def show_config():
-    """Describe how fastnn was built and what it will use on this machine.
+@overload
+def show_config(mode: Literal["stdout"] = ...) -> None: ...
+@overload
+def show_config(mode: Literal["dicts"]) -> dict[str, Any]: ...
+
+
+def show_config(mode: str = "stdout") -> dict[str, Any] | None:
+    """Show how fastnn was built and what it will use on this machine.
+
+    As ``numpy.show_config``: by default the configuration is printed, and
+    ``mode="dicts"`` returns it instead.
+
+    Parameters
+    ----------
+    mode : {"stdout", "dicts"}, default "stdout"
+        "stdout" prints a readable summary and returns None; "dicts"
+        returns the configuration as a dict and prints nothing.
 
     Returns
     -------
-    config : dict
-        ``"version"``; ``"simd"``, the active kernel variant (``"avx512"``
-        for the AVX-512 build, ``"avx2"`` for the AVX2+FMA build,
-        ``"baseline"`` otherwise); ``"simd_available"``,
-        the variants this CPU can run; ``"openmp"``, whether the kernels were
-        compiled with OpenMP; ``"num_threads"``, the threads large inputs use;
-        ``"parallel_min_elements"``, the size below which calls stay serial.
+    dict or None
+        With ``mode="dicts"``: ``"version"``; ``"simd"``, the active kernel
+        variant (``"avx512"`` for the AVX-512 build, ``"avx2"`` for the
+        AVX2+FMA build, ``"baseline"`` otherwise); ``"simd_available"``, the
+        variants this CPU can run, slowest first; ``"openmp"``, whether the
+        kernels were compiled with OpenMP; ``"num_threads"``, the threads
+        large inputs use; ``"parallel_min_elements"``, the size below which
+        calls stay serial.  None with ``mode="stdout"``.
+
+    Raises
+    ------
+    ValueError
+        If ``mode`` is neither "stdout" nor "dicts".
+
+    See Also
+    --------
+    get_num_threads : The thread count on its own.
 
     Examples
     --------
     >>> import fastnn
-    >>> config = fastnn.show_config()
+    >>> fastnn.show_config()  # doctest: +ELLIPSIS
+    fastnn 0.1.0
+      kernel variant:       ...
+      OpenMP:               ...
+    >>> config = fastnn.show_config(mode="dicts")
     >>> config["simd"] in config["simd_available"]
     True
     """
+    if mode not in ("stdout", "dicts"):
+        raise ValueError(f"show_config: mode must be 'stdout' or 'dicts', got {mode!r}")
     from . import __version__
 
-    return {
+    config = {
         "version": __version__,
         "simd": _dispatch.active,
         "simd_available": _dispatch.available,
@@ -100,3 +133,25 @@ def show_config():
         "num_threads": get_num_threads(),
         "parallel_min_elements": PARALLEL_MIN_ELEMENTS,
     }
+    if mode == "dicts":
+        return config
+    import os
+
+    openmp = "yes" if config["openmp"] else "no (built without it: every call is serial)"
+    lines = [
+        f"fastnn {config['version']}",
+        f"  kernel variant:       {config['simd']} "
+        f"(this CPU can run: {', '.join(config['simd_available'])})",
+        f"  OpenMP:               {openmp}",
+        f"  threads:              {config['num_threads']} for large inputs; "
+        "small ones run on the calling thread",
+        f"  parallel from:        {config['parallel_min_elements']} elements "
+        "(softmax family, cross-entropy; higher for the sigmoid kernels)",
+        f"  package:              {os.path.dirname(os.path.abspath(__file__))}",
+    ]
+    kernels_dir = os.path.dirname(os.path.abspath(_dispatch.kernels.__file__))
+    if kernels_dir != os.path.dirname(os.path.abspath(__file__)):
+        # Only when a source folder borrows an installed build (see _locate.py).
+        lines.append(f"  compiled kernels:     {kernels_dir}")
+    print("\n".join(lines))
+    return None

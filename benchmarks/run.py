@@ -647,7 +647,7 @@ def section_mlp(ctx):
     )
     MLP = getattr(ctx.fastnn, "MLP", None)
     if MLP is None:
-        print("  skipped: fastnn.MLP is not available in this build (issue 3)")
+        print("  skipped: fastnn.MLP is not available in this build")
         ctx.sections["mlp"] = {"skipped": "fastnn.MLP not importable"}
         return
     print(f"{'dtype':>7} {'thr':>3} {'fastnn':>9} {'numpy':>9} {'vs':>6} {'fastnn loss':>12} {'numpy loss':>12}")
@@ -698,7 +698,7 @@ def section_mlp(ctx):
 
 
 # ---------------------------------------------------------------------------
-# Targets (issue 4)
+# Performance targets
 # ---------------------------------------------------------------------------
 
 
@@ -895,7 +895,7 @@ def evaluate_targets(ctx, exp_result):
 
 
 def print_targets(targets):
-    heading("targets (issue 4), measured in this run")
+    heading("performance targets, measured in this run")
     width = max(len(t[0]) for t in targets)
     for label, measured, verdict in targets:
         print(f"  {verdict:<5} {label:<{width}}  {measured}" if verdict in ("PASS", "MISS") else

@@ -123,8 +123,7 @@ def test_show_config_reports_the_active_variant(variant):
 
 
 def test_best_variant_is_chosen_by_default():
-    # The fast paths must be available and active (issue 4: tests check that
-    # the fast paths are taken): on an x86-64 CPU with AVX2 and FMA the avx2
+    # The fast paths must be available and active: on an x86-64 CPU with AVX2 and FMA the avx2
     # variant (or a faster one) is usable, and the default is the fastest
     # usable variant (``available`` lists them slowest first) unless
     # FASTNN_SIMD asks for another.

@@ -98,3 +98,17 @@ def test_example_command_works_where_its_docstring_says(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert "Held-out accuracy:" in result.stdout
+
+
+def test_pytorch_recipe_installs_fastnn_where_the_runner_runs():
+    # A --system-site-packages environment sees the system's packages, not the
+    # virtual environment fastnn was installed into, so the runner found only
+    # the uncompiled source folder.
+    text = read("docs/benchmarks.md")
+    block = next(b for b in re.findall(r"```sh\n(.*?)```", text, re.DOTALL) if "torch==" in b)
+    lines = block.strip().splitlines()
+    assert "--system-site-packages" not in block
+    venv = lines[0].split()[-1]
+    assert lines[0] == f"python3 -m venv {venv}"
+    assert lines[1].startswith(f'{venv}/bin/python -m pip install ".[bench]" torch==')
+    assert lines[2] == f"{venv}/bin/python benchmarks/run.py"

@@ -149,9 +149,11 @@ def show_config(mode: str = "stdout") -> dict[str, Any] | None:
         "(softmax family, cross-entropy; higher for the sigmoid kernels)",
         f"  package:              {os.path.dirname(os.path.abspath(__file__))}",
     ]
-    kernels_dir = os.path.dirname(os.path.abspath(_dispatch.kernels.__file__))
-    if kernels_dir != os.path.dirname(os.path.abspath(__file__)):
-        # Only when a source folder borrows an installed build (see _locate.py).
-        lines.append(f"  compiled kernels:     {kernels_dir}")
+    kernels_file = _dispatch.kernels.__file__
+    if kernels_file is not None:
+        kernels_dir = os.path.dirname(os.path.abspath(kernels_file))
+        if kernels_dir != os.path.dirname(os.path.abspath(__file__)):
+            # Only when a source folder borrows an installed build (see _locate.py).
+            lines.append(f"  compiled kernels:     {kernels_dir}")
     print("\n".join(lines))
     return None

@@ -284,6 +284,7 @@ def plot_figure(classifier, X_train, y_train, X_test, y_test):
     Returns
     -------
     matplotlib.figure.Figure
+        The figure, not yet saved or closed.
     """
     import matplotlib.pyplot as plt
     from matplotlib.lines import Line2D
@@ -409,7 +410,19 @@ def _hidden_sizes(text):
 
 
 def classifier_params(args):
-    """The MLPClassifier parameters given by parsed command-line options."""
+    """The MLPClassifier parameters given by parsed command-line options.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed options of ``python -m fastnn.train``.
+
+    Returns
+    -------
+    dict
+        MLPClassifier parameter name to value, for every option in
+        ``CLASSIFIER_PARAMETERS``.
+    """
     return {parameter: getattr(args, option) for option, parameter in CLASSIFIER_PARAMETERS.items()}
 
 

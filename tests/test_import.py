@@ -84,11 +84,15 @@ def test_import_from_a_source_folder_borrows_an_identical_build(clone):
         "import numpy as np, fastnn\n"
         "print(fastnn.__file__)\n"
         "print(fastnn._dispatch.kernels.__file__)\n"
-        "print(fastnn.softmax(np.zeros(4)).tolist())"
+        "print(fastnn.softmax(np.zeros(4)).tolist())\n"
+        "fastnn.show_config()"
     )
     status, out, err = run_python(["-c", code], cwd=clone)
     assert status == 0, err
-    package_file, kernels_file, result = out.splitlines()
+    package_file, kernels_file, result, *config = out.splitlines()
+    # show_config says where the kernels come from.
+    borrowed = [line.split(":", 1)[1].strip() for line in config if "compiled kernels:" in line]
+    assert [os.path.realpath(path) for path in borrowed] == [BUILD]
     # The Python modules come from the source folder, the kernels from the build.
     assert os.path.realpath(package_file) == os.path.realpath(clone / "fastnn" / "__init__.py")
     assert os.path.dirname(os.path.realpath(kernels_file)) == BUILD

@@ -210,15 +210,33 @@ def load_data(path=None, dataset="spirals", label_column=-1, seed=0):
         Built-in data: 600 points on 3 noisy spirals, or the 1797 8x8
         handwritten digits (pixels scaled to [0, 1]).
     label_column : int, default -1
-        Column of a CSV file holding the label.
+        Column of a CSV file holding the label, from 0; negative values
+        count from the last column.
     seed : int, default 0
         Seed of the generated spirals.
 
     Returns
     -------
     X : ndarray of shape (n_samples, n_features)
+        The features.
     y : ndarray of shape (n_samples,)
+        The labels: integers when every CSV label is an integer, else strings.
     name : str
+        The file's name, or the data set's.
+
+    Raises
+    ------
+    ValueError
+        For an unusable file.  CSV errors give the line (counted from 1 in
+        the file, header included) and the column: a blank label, a feature
+        that is blank or not a finite number, a file that is not
+        comma-separated, and a label column with about as many distinct
+        values as rows (a feature, most likely).
+
+    Warns
+    -----
+    UserWarning
+        When CSV labels are numbers that are not all integers.
 
     Examples
     --------

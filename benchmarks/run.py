@@ -165,7 +165,7 @@ def machine_info(ctx):
         "numpy": np.__version__,
         "fastnn": getattr(ctx.fastnn, "__version__", "?"),
         "fastnn_path": os.path.dirname(ctx.fastnn.__file__),
-        "fastnn_config": ctx.fastnn.show_config(),
+        "fastnn_config": ctx.fastnn.show_config(mode="dicts"),
         "torch": ctx.torch.__version__ if ctx.torch is not None else None,
         "scipy": None,
         "threads": ctx.threads,
@@ -650,7 +650,7 @@ def section_mlp(ctx):
     )
     MLP = getattr(ctx.fastnn, "MLP", None)
     if MLP is None:
-        print("  skipped: fastnn.MLP is not available in this build (issue 3)")
+        print("  skipped: fastnn.MLP is not available in this build")
         ctx.sections["mlp"] = {"skipped": "fastnn.MLP not importable"}
         return
     print(f"{'dtype':>7} {'thr':>3} {'fastnn':>9} {'numpy':>9} {'vs':>6} {'fastnn loss':>12} {'numpy loss':>12}")
@@ -701,7 +701,7 @@ def section_mlp(ctx):
 
 
 # ---------------------------------------------------------------------------
-# Targets (issue 4)
+# Performance targets
 # ---------------------------------------------------------------------------
 
 
@@ -837,7 +837,7 @@ def evaluate_targets(ctx, exp_result):
         elif started_large:
             verdict = "PASS"
             measured += f" (-> {pool['after_large']} on a large one)"
-        elif not ctx.fastnn.show_config().get("openmp", True):
+        elif not ctx.fastnn.show_config(mode="dicts").get("openmp", True):
             verdict = "PASS"
             measured += " (built without OpenMP)"
         else:
@@ -898,7 +898,7 @@ def evaluate_targets(ctx, exp_result):
 
 
 def print_targets(targets):
-    heading("targets (issue 4), measured in this run")
+    heading("performance targets, measured in this run")
     width = max(len(t[0]) for t in targets)
     for label, measured, verdict in targets:
         print(f"  {verdict:<5} {label:<{width}}  {measured}" if verdict in ("PASS", "MISS") else

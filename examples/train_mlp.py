@@ -1,8 +1,11 @@
 """Train fastnn's MLP classifier on the shipped 8x8 handwritten digits.
 
-Run from anywhere once fastnn is installed::
+Once fastnn is installed, run it from the repository root::
 
     python examples/train_mlp.py
+
+or from any other directory by giving the path to this file: it reads no
+file of its own (the digits ship inside fastnn).
 
 It prints one line per epoch and the held-out accuracy (about 98%), then
 checks the trained network's gradient with fastnn.gradcheck.  For other data

@@ -14,6 +14,13 @@ array([0.26894142, 0.73105858])
 
 __version__ = "0.1.0"
 
+# First of all: in a source folder without compiled kernels, borrow those of
+# an identical installed build or say clearly what to do (see _locate.py).
+from ._locate import find_kernels as _find_kernels
+
+_find_kernels(__path__)
+del _find_kernels
+
 from ._config import get_num_threads, set_num_threads, show_config
 from .activations import log_softmax, sigmoid, sigmoid_backward, sigmoid_grad, softmax
 from .losses import sigmoid_binary_cross_entropy, softmax_cross_entropy

@@ -2,7 +2,7 @@
 
 import os
 import threading
-from typing import Optional
+from typing import Any, Literal, Optional, overload
 
 import numpy as np
 
@@ -171,33 +171,90 @@ def run_kernel(kernel, *args):
     return executor.submit(kernel, *args).result()
 
 
-def show_config():
-    """Describe how fastnn was built and what it will use on this machine.
+@overload
+def show_config(mode: Literal["stdout"] = ...) -> None: ...
+@overload
+def show_config(mode: Literal["dicts"]) -> dict[str, Any]: ...
+
+
+def show_config(mode: str = "stdout") -> dict[str, Any] | None:
+    """Show how fastnn was built and what it will use on this machine.
+
+    As ``numpy.show_config``: by default the configuration is printed, and
+    ``mode="dicts"`` returns it instead.
+
+    Parameters
+    ----------
+    mode : {"stdout", "dicts"}, default "stdout"
+        "stdout" prints a readable summary and returns None; "dicts"
+        returns the configuration as a dict and prints nothing.
 
     Returns
     -------
-    config : dict
-        ``"version"``; ``"simd"``, the active kernel variant (``"avx512"``
-        for the AVX-512 build, ``"avx2"`` for the AVX2+FMA build,
-        ``"baseline"`` otherwise); ``"simd_available"``,
-        the variants this CPU can run; ``"openmp"``, whether the kernels were
-        compiled with OpenMP; ``"num_threads"``, the threads large inputs use;
-        ``"parallel_min_elements"``, the size below which calls stay serial.
+    dict or None
+        With ``mode="dicts"``: ``"version"``; ``"simd"``, the active kernel
+        variant (``"avx512"`` for the AVX-512 build, ``"avx2"`` for the
+        AVX2+FMA build, ``"baseline"`` otherwise); ``"simd_available"``, the
+        variants this CPU can run, slowest first; ``"openmp"``, whether the
+        kernels were compiled with OpenMP; ``"num_threads"``, the threads
+        large inputs use; ``"parallel_min_elements"``, the size below which
+        calls stay serial; ``"max_threads"``, the largest count
+        :func:`set_num_threads` accepts.  None with ``mode="stdout"``.
+
+    Raises
+    ------
+    ValueError
+        If ``mode`` is neither "stdout" nor "dicts".
+
+    See Also
+    --------
+    get_num_threads : The thread count on its own.
 
     Examples
     --------
     >>> import fastnn
-    >>> config = fastnn.show_config()
+    >>> fastnn.show_config()  # doctest: +ELLIPSIS
+    fastnn 0.1.0
+      kernel variant:       ...
+      OpenMP:               ...
+    >>> config = fastnn.show_config(mode="dicts")
     >>> config["simd"] in config["simd_available"]
     True
     """
+    if mode not in ("stdout", "dicts"):
+        raise ValueError(f"show_config: mode must be 'stdout' or 'dicts', got {mode!r}")
     from . import __version__
 
-    return {
+    config = {
         "version": __version__,
         "simd": _dispatch.active,
         "simd_available": _dispatch.available,
         "openmp": _dispatch.kernels.openmp_enabled(),
         "num_threads": get_num_threads(),
         "parallel_min_elements": PARALLEL_MIN_ELEMENTS,
+        "max_threads": max_threads(),
     }
+    if mode == "dicts":
+        return config
+
+    openmp = "yes" if config["openmp"] else "no (built without it: every call is serial)"
+    lines = [
+        f"fastnn {config['version']}",
+        f"  kernel variant:       {config['simd']} "
+        f"(this CPU can run: {', '.join(config['simd_available'])})",
+        f"  OpenMP:               {openmp}",
+        f"  threads:              {config['num_threads']} for large inputs "
+        f"(set_num_threads accepts 1 to {config['max_threads']}); "
+        "small ones run on the calling thread",
+        f"  parallel from:        {config['parallel_min_elements']} elements "
+        "(softmax family, cross-entropy; higher for the sigmoid kernels)",
+        f"  package:              {os.path.dirname(os.path.abspath(__file__))}",
+    ]
+    kernels_file = _dispatch.kernels.__file__
+    if kernels_file is not None:
+        kernels_dir = os.path.dirname(os.path.abspath(kernels_file))
+        if kernels_dir != os.path.dirname(os.path.abspath(__file__)):
+            # Only when a source folder borrows an installed build (see _locate.py).
+            lines.append(f"  compiled kernels:     {kernels_dir}")
+    print("\n".join(lines))
+    return None

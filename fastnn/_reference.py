@@ -131,7 +131,7 @@ def softmax_cross_entropy(
 
 
 # =============================================================================
-# Reference MLP (issue 3)
+# Reference MLP
 #
 # A from-scratch NumPy twin of fastnn.MLP: the same network and parameter
 # layout, written as the textbook backpropagation with an explicit one-hot

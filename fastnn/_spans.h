@@ -256,7 +256,7 @@ static inline void FNN_FN(fnn_soft_target_grad)(FNN_T *grad, FNN_T a, FNN_T b, c
  * overflows.  w and pw may be NULL (ones), loss may be NULL (not stored);
  * each case is compiled as its own loop (the flags are constants after
  * inlining).  Returns the sum of the losses, in double. */
-static inline __attribute__((always_inline)) double FNN_FN(fnn_bce_core)(
+FNN_MATH double FNN_FN(fnn_bce_core)(
     const FNN_T *z, const FNN_T *t, const FNN_T *w, const FNN_T *pw, FNN_T scale, FNN_T *grad,
     FNN_T *loss, ptrdiff_t n, const int has_w, const int has_pw, const int store_loss)
 {

@@ -53,6 +53,15 @@ static inline int omp_get_max_threads(void) { return 1; }
 #define FNN_NOINLINE
 #endif
 
+/* The scalar maths (exp, log, log1p) must be inlined into the span loops,
+ * or those loops cannot be vectorised: in a large translation unit gcc's
+ * inlining budget can run out and leave a scalar call per element. */
+#if defined(__GNUC__) || defined(__clang__)
+#define FNN_MATH static inline __attribute__((always_inline))
+#else
+#define FNN_MATH static inline
+#endif
+
 static inline int fnn_have_openmp(void) { return FNN_HAVE_OPENMP; }
 
 /* OMP_THREAD_LIMIT: the most threads OpenMP will run for this process. */
@@ -90,7 +99,7 @@ static inline int fnn_cpu_has_avx512(void)
 #endif
 }
 
-static inline float fnn_expf(float x)
+FNN_MATH float fnn_expf(float x)
 {
     /* Beyond these bounds the result is 0 or inf anyway; comparisons are
      * false for nan, so nan passes through and poisons the polynomial. */
@@ -128,7 +137,7 @@ static inline float fnn_expf(float x)
     return (p * s1) * s2;
 }
 
-static inline double fnn_exp(double x)
+FNN_MATH double fnn_exp(double x)
 {
     x = x > 710.0 ? 710.0 : x;
     x = x < -746.0 ? -746.0 : x;
@@ -171,7 +180,7 @@ static inline double fnn_exp(double x)
  * x = 2^e m with m in [sqrt(1/2), sqrt(2)), and log m = 2 atanh(t) with
  * t = (m - 1) / (m + 1), |t| <= 0.1716, from its series
  * 2 (t + t^3/3 + t^5/5 + ...), truncated after t^23 (error below 1e-18). */
-static inline double fnn_log(double x)
+FNN_MATH double fnn_log(double x)
 {
     uint64_t bits;
     memcpy(&bits, &x, sizeof bits);
@@ -212,7 +221,7 @@ static inline double fnn_log(double x)
  * that log(1 + tiny) would round away (Blanchard, Higham and Higham,
  * "Accurately computing the log-sum-exp and softmax functions", IMA J.
  * Numer. Anal. 41, 2021). */
-static inline double fnn_log1p(double x)
+FNN_MATH double fnn_log1p(double x)
 {
     double u = 1.0 + x;
     double r = fnn_log(u) * (x / (u - 1.0));

@@ -13,7 +13,6 @@ import sys
 import warnings
 
 import numpy as np
-from scipy.optimize import minimize
 
 from .mlp import ACTIVATIONS, MLP
 
@@ -377,6 +376,10 @@ class MLPClassifier:
             print(message, file=sys.stdout, flush=True)
 
     def _fit_lbfgs(self, mlp, params, X, y):
+        # Imported here, not at the top: scipy.optimize takes about half a
+        # second to import, and only this solver needs it.
+        from scipy.optimize import minimize
+
         l2 = float(self.l2)
 
         def loss_and_grad(p):

@@ -625,7 +625,7 @@ def forward_backward_prop(
     reduction : {"mean", "sum"}, default "mean"
         The cost is averaged over the N samples (``"mean"``, fastnn's
         convention), or summed (``"sum"``, N times larger, as some versions
-        of the assignment's solution compute it).
+        of that assignment's solution compute it).
 
     Returns
     -------

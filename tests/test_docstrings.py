@@ -55,7 +55,6 @@ _IGNORED_CHECKS = {"ES01", "SA01"}
 # expected failure until then, with strict xfail: once its docstring is
 # valid the test fails as XPASS, and the name must be removed from here.
 _BEING_REWRITTEN = {
-    "fastnn.show_config",
     "fastnn.MLPClassifier.get_params",
     "fastnn.MLPClassifier.set_params",
     "fastnn.MLPClassifier.fit",

@@ -1,6 +1,6 @@
 """The vectorised exp inside the kernels (``fastnn._dispatch.kernels.exp``).
 
-Issue 4: the float32 exp is within 2 ulp of the correctly rounded result over
+The float32 exp is within 2 ulp of the correctly rounded result over
 its whole input range (here a dense sweep; the exhaustive sweep lives in the
 benchmarks), and the float64 exp keeps float64 accuracy (here: within 4 ulp of
 ``np.exp``, itself within about 1 ulp).  Special values are exact.  Every test

@@ -8,7 +8,7 @@ import fastnn
 from fastnn import _reference
 
 SHAPES = {
-    "assignment-10-5-10": (10, 5, 10),
+    "cs224n-10-5-10": (10, 5, 10),
     "tiny-2-3-2": (2, 3, 2),
     "deep-20-16-8-4": (20, 16, 8, 4),
     "logistic-6-3": (6, 3),
@@ -61,7 +61,7 @@ def test_num_params_rejects_bad_sizes(layer_sizes):
         fastnn.num_params(layer_sizes)
 
 
-def test_unpack_is_row_major_in_assignment_order_and_returns_views():
+def test_unpack_is_row_major_w1_b1_w2_b2_and_returns_views():
     net = fastnn.MLP((2, 3, 4))
     params = np.arange(net.n_params, dtype=np.float64)
     (W1, b1), (W2, b2) = net.unpack(params)
@@ -352,7 +352,7 @@ def test_one_hot_targets_of_any_real_dtype_are_accepted(dtype):
 
 
 # --------------------------------------------------------------------------
-# forward_backward_prop (the assignment's signature)
+# forward_backward_prop (the signature of CS224n assignment 1's q2_neural.py)
 # --------------------------------------------------------------------------
 
 
@@ -367,7 +367,7 @@ def test_forward_backward_prop_matches_mlp(reduction):
     np.testing.assert_allclose(grad, scale * expected_grad, rtol=1e-14)
 
 
-def test_forward_backward_prop_passes_gradcheck_like_the_assignment():
+def test_forward_backward_prop_passes_gradcheck_like_cs224n_q2_neural():
     dimensions = [10, 5, 10]
     _, params, X, labels = make_problem(dimensions, "onehot", n_samples=20, seed=31415)
     report = fastnn.gradcheck(

@@ -13,7 +13,7 @@ import pytest
 import fastnn
 
 pytestmark = pytest.mark.skipif(
-    not fastnn.show_config()["openmp"], reason="fastnn was built without OpenMP"
+    not fastnn.show_config(mode="dicts")["openmp"], reason="fastnn was built without OpenMP"
 )
 
 
@@ -93,7 +93,7 @@ print(inside, fastnn.get_num_threads() >= 1)
 def test_explicit_setting_wins_over_the_openmp_default(restore_threads):
     fastnn.set_num_threads(1)
     assert fastnn.get_num_threads() == 1
-    assert fastnn.show_config()["num_threads"] == 1
+    assert fastnn.show_config(mode="dicts")["num_threads"] == 1
     fastnn.set_num_threads(None)
     assert fastnn.get_num_threads() >= 1
 

@@ -35,7 +35,7 @@ def assert_close_to_reference(result, expected, dtype):
 
 
 # --------------------------------------------------------------------------
-# Sanity values from the assignment
+# Sanity values from Stanford's CS224n assignment 1 (q2_sigmoid.py)
 # --------------------------------------------------------------------------
 
 SANITY_S = [[0.73105858, 0.88079708], [0.26894142, 0.11920292]]

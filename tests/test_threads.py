@@ -77,14 +77,14 @@ def test_get_and_set_num_threads(restore_threads):
     fastnn.set_num_threads(1)
     assert fastnn.get_num_threads() == 1
     fastnn.set_num_threads(2)
-    if fastnn.show_config()["openmp"]:
+    if fastnn.show_config(mode="dicts")["openmp"]:
         assert fastnn.get_num_threads() == 2
     else:
         assert fastnn.get_num_threads() >= 1
 
 
 def test_show_config():
-    config = fastnn.show_config()
+    config = fastnn.show_config(mode="dicts")
     from fastnn import _dispatch
 
     assert isinstance(config, dict)
@@ -96,19 +96,40 @@ def test_show_config():
     assert config["num_threads"] == fastnn.get_num_threads()
 
 
+def test_show_config_prints_a_summary_by_default(capsys):
+    from fastnn import _dispatch
+
+    assert fastnn.show_config() is None
+    output = capsys.readouterr().out
+    lines = output.splitlines()
+    assert lines[0] == f"fastnn {fastnn.__version__}"
+    assert f"kernel variant:       {_dispatch.active} " in output
+    assert f"threads:              {fastnn.get_num_threads()} for large inputs" in output
+    assert ("OpenMP:               yes" in output) == _dispatch.kernels.openmp_enabled()
+    assert fastnn.show_config(mode="stdout") is None
+    assert capsys.readouterr().out == output
+    fastnn.show_config(mode="dicts")
+    assert capsys.readouterr().out == ""
+
+
+@pytest.mark.parametrize("mode", ["dict", "STDOUT", None, 1], ids=["dict", "upper-case", "none", "int"])
+def test_show_config_rejects_an_unknown_mode(mode):
+    with pytest.raises(ValueError, match="mode must be 'stdout' or 'dicts'"):
+        fastnn.show_config(mode=mode)
+
+
 def test_show_config_reports_the_active_variant(variant):
-    assert fastnn.show_config()["simd"] == variant
+    assert fastnn.show_config(mode="dicts")["simd"] == variant
 
 
 def test_best_variant_is_chosen_by_default():
-    # The fast paths must be available and active (issue 4: tests check that
-    # the fast paths are taken): on an x86-64 CPU with AVX2 and FMA the avx2
+    # The fast paths must be available and active: on an x86-64 CPU with AVX2 and FMA the avx2
     # variant (or a faster one) is usable, and the default is the fastest
     # usable variant (``available`` lists them slowest first) unless
     # FASTNN_SIMD asks for another.
     from fastnn import _dispatch
 
-    config = fastnn.show_config()
+    config = fastnn.show_config(mode="dicts")
     assert "baseline" in _dispatch.available
     requested = os.environ.get("FASTNN_SIMD", "").strip().lower()
     assert config["simd"] == (requested or _dispatch.available[-1])

@@ -231,3 +231,65 @@ def mlp_loss_and_grads(params, X, y, layer_sizes, activation="sigmoid", l2=0.0):
 
 
 __all__ += ["mlp_unpack", "mlp_forward", "mlp_loss_and_grads"]
+
+
+# =============================================================================
+# Binary cross-entropy with logits
+#
+# The twin of the compiled ``fastnn.sigmoid_binary_cross_entropy``: PyTorch's
+# ``binary_cross_entropy_with_logits``, written out in float64.
+# =============================================================================
+
+_BCE_REDUCTIONS = ("mean", "sum", "none")
+
+
+def sigmoid_binary_cross_entropy(logits, target, *, weight=None, pos_weight=None, reduction="mean"):
+    """Binary cross-entropy of ``sigmoid(logits)`` against ``target``, and its gradient.
+
+    The semantics of ``torch.nn.functional.binary_cross_entropy_with_logits``:
+    the loss of one element is
+
+        l = -w * [pos_weight * t * log(sigmoid(z)) + (1 - t) * log(1 - sigmoid(z))]
+
+    with ``w = weight`` and ``pos_weight`` broadcast to the logits' shape.
+    ``log(sigmoid(z)) = -(log1p(exp(-|z|)) + max(-z, 0))`` and
+    ``log(1 - sigmoid(z)) = -(log1p(exp(-|z|)) + max(z, 0))``, so nothing
+    overflows and a saturated unit costs exactly its margin.  The gradient
+    with respect to ``z`` is ``w * (sigmoid(z) * (1 + (pos_weight - 1) * t)
+    - pos_weight * t)``, divided by the number of elements for "mean".
+    "mean" and "sum" reduce over every element; "none" returns the
+    elementwise losses (and the gradient of their sum).
+
+    Everything is computed in float64; the loss and gradient are returned in
+    the logits' dtype when that is float32, in float64 otherwise.
+    """
+    if reduction not in _BCE_REDUCTIONS:
+        raise ValueError(f"reduction must be one of {_BCE_REDUCTIONS}, got {reduction!r}")
+    logits = np.asarray(logits)
+    out_dtype = np.float32 if logits.dtype == np.float32 else np.float64
+    z = logits.astype(np.float64)
+    t = np.asarray(target, dtype=np.float64)
+    if t.shape != z.shape:
+        raise ValueError(f"target must have the logits' shape {z.shape}, got {t.shape}")
+    w = np.ones_like(z) if weight is None else np.broadcast_to(np.asarray(weight, dtype=np.float64), z.shape)
+    pw = np.ones_like(z) if pos_weight is None else np.broadcast_to(
+        np.asarray(pos_weight, dtype=np.float64), z.shape
+    )
+    softplus_tail = np.log1p(np.exp(-np.abs(z)))
+    minus_log_p = softplus_tail + np.maximum(-z, 0.0)  # -log(sigmoid(z))
+    minus_log_q = softplus_tail + np.maximum(z, 0.0)  # -log(1 - sigmoid(z))
+    elementwise = w * (pw * t * minus_log_p + (1.0 - t) * minus_log_q)
+    with np.errstate(over="ignore"):
+        p = 1.0 / (1.0 + np.exp(-z))
+    grad = w * (p * (1.0 + (pw - 1.0) * t) - pw * t)
+    if reduction == "none":
+        return elementwise.astype(out_dtype), grad.astype(out_dtype)
+    total = np.sum(elementwise)
+    if reduction == "sum":
+        return out_dtype(total), grad.astype(out_dtype)
+    n = z.size
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return out_dtype(total / n if n else np.nan), (grad / max(n, 1)).astype(out_dtype)
+
+
+__all__ += ["sigmoid_binary_cross_entropy"]

@@ -271,10 +271,10 @@ def main(argv=None):
             hidden_layer_sizes=args.hidden,
             activation=args.activation,
             solver=args.solver,
-            learning_rate=args.learning_rate,
+            learning_rate_init=args.learning_rate,
             batch_size=args.batch_size,
-            max_epochs=args.max_epochs,
-            l2=args.l2,
+            max_iter=args.max_epochs,
+            alpha=args.l2,
             verbose=not args.quiet,
         )
     except (OSError, ValueError) as error:

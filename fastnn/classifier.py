@@ -326,7 +326,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
 
     @coefs_.setter
     def coefs_(self, coefs):
-        for W, new in zip(self.mlp_._unpack_trusted(self.params_), coefs, strict=True):
+        for (W, _), new in zip(self.mlp_._unpack_trusted(self.params_), coefs, strict=True):
             W[...] = new
 
     @property
@@ -694,6 +694,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         self.mlp_ = MLP(layer_sizes, self.activation, dtype, output=self.out_activation_)
         self.params_ = self.mlp_._draw_params(self._random_state, self.init)
         self._optimizer = None
+        self._sample_order = None
         self.loss_curve_ = []
         self._no_improvement_count = 0
         self.validation_loss_curve_ = None
@@ -818,7 +819,12 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
             X_val = t_val = Y_val = w_val = None
 
         n_samples = X_train.shape[0]
-        sample_idx = np.arange(n_samples)
+        # The shuffled order composes epoch after epoch (scikit-learn's
+        # shuffle of the previous order); a call that continues on data of
+        # the same length continues from the previous call's order.
+        sample_idx = getattr(self, "_sample_order", None)
+        if sample_idx is None or sample_idx.shape[0] != n_samples:
+            sample_idx = np.arange(n_samples)
         if self.batch_size == "auto":
             batch_size = min(200, n_samples)
         else:
@@ -837,6 +843,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
                 permutation = np.arange(n_samples)
                 random_state.shuffle(permutation)
                 sample_idx = sample_idx[permutation]
+                self._sample_order = sample_idx
             accumulated_loss = 0.0
             for start in range(0, n_samples, batch_size):
                 stop = min(start + batch_size, n_samples)

@@ -256,7 +256,9 @@ def sigmoid_binary_cross_entropy(logits, target, *, weight=None, pos_weight=None
     ``log(1 - sigmoid(z)) = -(log1p(exp(-|z|)) + max(z, 0))``, so nothing
     overflows and a saturated unit costs exactly its margin.  The gradient
     with respect to ``z`` is ``w * (sigmoid(z) * (1 + (pos_weight - 1) * t)
-    - pos_weight * t)``, divided by the number of elements for "mean".
+    - pos_weight * t)``, computed as ``w * ((1 - t) * sigmoid(z) - pos_weight
+    * t * sigmoid(-z))`` so that a confident correct unit keeps its tiny
+    gradient, and divided by the number of elements for "mean".
     "mean" and "sum" reduce over every element; "none" returns the
     elementwise losses (and the gradient of their sum).
 
@@ -280,8 +282,11 @@ def sigmoid_binary_cross_entropy(logits, target, *, weight=None, pos_weight=None
     minus_log_q = softplus_tail + np.maximum(z, 0.0)  # -log(1 - sigmoid(z))
     elementwise = w * (pw * t * minus_log_p + (1.0 - t) * minus_log_q)
     with np.errstate(over="ignore"):
-        p = 1.0 / (1.0 + np.exp(-z))
-    grad = w * (p * (1.0 + (pw - 1.0) * t) - pw * t)
+        p = 1.0 / (1.0 + np.exp(-z))  # sigmoid(z)
+        q = 1.0 / (1.0 + np.exp(z))  # 1 - sigmoid(z), without cancellation
+    # sigmoid(z) (1 + (pw - 1) t) - pw t rewritten as (1 - t) p - pw t q: no
+    # cancellation when the unit is right and saturated (t = 1, z large).
+    grad = w * ((1.0 - t) * p - pw * t * q)
     if reduction == "none":
         return elementwise.astype(out_dtype), grad.astype(out_dtype)
     total = np.sum(elementwise)

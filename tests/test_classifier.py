@@ -667,3 +667,21 @@ def test_training_data_is_not_modified(spirals):
     np.testing.assert_array_equal(X, X_copy)
     np.testing.assert_array_equal(y, y_copy)
     np.testing.assert_array_equal(weights, 1.0)
+
+
+def test_import_fastnn_does_not_import_scikit_learn_or_the_optimizers():
+    import subprocess
+    import sys
+
+    script = (
+        "import sys, fastnn\n"
+        "assert 'sklearn' not in sys.modules and 'scipy.optimize' not in sys.modules\n"
+        "assert 'fastnn.classifier' not in sys.modules and 'MLPClassifier' in dir(fastnn)\n"
+        "from fastnn import MLPClassifier\n"
+        "assert MLPClassifier is fastnn.classifier.MLPClassifier\n"
+        "assert 'scipy.optimize' not in sys.modules or 'sklearn' in sys.modules\n"
+        "print('ok')\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "ok"

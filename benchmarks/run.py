@@ -48,6 +48,8 @@ ELEMENTWISE_SHAPES = [(1, 10), (128, 10), (1000, 1000)]
 ELEMENTWISE_LARGE = [(1000, 1000)]
 DTYPES = [np.float32, np.float64]
 SECTIONS = ["kernels", "bandwidth", "scaling", "axis0", "latency", "threads", "mlp"]
+# Sections run only when named with --sections (minutes each on the full data).
+OPTIONAL_SECTIONS = ["fit"]
 
 
 def import_fastnn():
@@ -979,11 +981,21 @@ SECTION_RUNNERS = {
 assert list(SECTION_RUNNERS) == SECTIONS
 
 
+def section_fit(ctx):
+    from sections import fit
+
+    fit.run(ctx)
+
+
+SECTION_RUNNERS["fit"] = section_fit
+
+
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description="Benchmark fastnn against textbook NumPy, PyTorch CPU and SciPy.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="Sections: " + ", ".join(SECTIONS) + ". See docs/benchmarks.md for what each column means.",
+        epilog="Sections: " + ", ".join(SECTIONS) + " (by default), " + ", ".join(OPTIONAL_SECTIONS)
+        + " (when named). See docs/benchmarks.md for what each column means.",
     )
     parser.add_argument("--quick", action="store_true", help="fewer repeats and smaller extremes (about a minute)")
     parser.add_argument("--sections", type=lambda s: s.split(","), default=SECTIONS,
@@ -1001,9 +1013,9 @@ def parse_args(argv=None):
     parser.add_argument("--plot", metavar="PATH", help="where to write the PNG chart (default: benchmarks/results/)")
     parser.add_argument("--no-save", action="store_true", help="write no JSON or PNG unless --json/--plot are given")
     args = parser.parse_args(argv)
-    unknown = set(args.sections) - set(SECTIONS)
+    unknown = set(args.sections) - set(SECTIONS + OPTIONAL_SECTIONS)
     if unknown:
-        parser.error(f"unknown section(s) {sorted(unknown)}; choose from {SECTIONS}")
+        parser.error(f"unknown section(s) {sorted(unknown)}; choose from {SECTIONS + OPTIONAL_SECTIONS}")
     if args.kernels and set(args.kernels) - set(KERNELS):
         parser.error(f"unknown kernel(s) {sorted(set(args.kernels) - set(KERNELS))}; choose from {list(KERNELS)}")
     return args
@@ -1027,7 +1039,7 @@ def main(argv=None):
         )
     monitor = CpuMonitor()
     contention = {}
-    for section in SECTIONS:
+    for section in SECTIONS + OPTIONAL_SECTIONS:
         if section in args.sections:
             before = monitor.snapshot()
             SECTION_RUNNERS[section](ctx)

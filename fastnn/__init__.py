@@ -26,8 +26,21 @@ from .activations import log_softmax, sigmoid, sigmoid_backward, sigmoid_grad, s
 from .losses import sigmoid_binary_cross_entropy, softmax_cross_entropy
 from .mlp import MLP, forward_backward_prop, num_params
 from .gradcheck import GradientCheckError, gradcheck
-from .classifier import MLPClassifier
 from . import datasets
+
+
+def __getattr__(name):
+    # MLPClassifier is imported on first use: it brings in scikit-learn when
+    # that is installed, which `import fastnn` alone should not pay for.
+    if name == "MLPClassifier":
+        from .classifier import MLPClassifier
+
+        return MLPClassifier
+    raise AttributeError(f"module 'fastnn' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | {"MLPClassifier"})
 
 __all__ = [
     "softmax",

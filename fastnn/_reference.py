@@ -15,7 +15,6 @@ __all__ = [
     "sigmoid_grad",
     "sigmoid_backward",
     "softmax_cross_entropy",
-    "sigmoid_binary_cross_entropy",
 ]
 
 
@@ -234,30 +233,68 @@ def mlp_loss_and_grads(params, X, y, layer_sizes, activation="sigmoid", l2=0.0):
 __all__ += ["mlp_unpack", "mlp_forward", "mlp_loss_and_grads"]
 
 
-def sigmoid_binary_cross_entropy(logits, target, weight=None, pos_weight=None, reduction="mean"):
-    """PyTorch's ``binary_cross_entropy_with_logits``, in float64: ``(loss, grad)``.
+# =============================================================================
+# Binary cross-entropy with logits
+#
+# The twin of the compiled ``fastnn.sigmoid_binary_cross_entropy``: PyTorch's
+# ``binary_cross_entropy_with_logits``, written out in float64.
+# =============================================================================
 
-    ``loss = w * (pw * t * softplus(-z) + (1 - t) * softplus(z))`` elementwise,
-    with ``softplus(z) = log(1 + exp(z))`` from ``np.logaddexp(0, z)``; the
-    gradient with respect to the logits is
-    ``w * ((1 - t) * sigmoid(z) - pw * t * sigmoid(-z))``, scaled by
-    ``1 / z.size`` for "mean".
+_BCE_REDUCTIONS = ("mean", "sum", "none")
+
+
+def sigmoid_binary_cross_entropy(logits, target, *, weight=None, pos_weight=None, reduction="mean"):
+    """Binary cross-entropy of ``sigmoid(logits)`` against ``target``, and its gradient.
+
+    The semantics of ``torch.nn.functional.binary_cross_entropy_with_logits``:
+    the loss of one element is
+
+        l = -w * [pos_weight * t * log(sigmoid(z)) + (1 - t) * log(1 - sigmoid(z))]
+
+    with ``w = weight`` and ``pos_weight`` broadcast to the logits' shape.
+    ``log(sigmoid(z)) = -(log1p(exp(-|z|)) + max(-z, 0))`` and
+    ``log(1 - sigmoid(z)) = -(log1p(exp(-|z|)) + max(z, 0))``, so nothing
+    overflows and a saturated unit costs exactly its margin.  The gradient
+    with respect to ``z`` is ``w * (sigmoid(z) * (1 + (pos_weight - 1) * t)
+    - pos_weight * t)``, computed as ``w * ((1 - t) * sigmoid(z) - pos_weight
+    * t * sigmoid(-z))`` so that a confident correct unit keeps its tiny
+    gradient, and divided by the number of elements for "mean".
+    "mean" and "sum" reduce over every element; "none" returns the
+    elementwise losses (and the gradient of their sum).
+
+    Everything is computed in float64; the loss and gradient are returned in
+    the logits' dtype when that is float32, in float64 otherwise.
     """
-    z = np.asarray(logits, dtype=np.float64)
+    if reduction not in _BCE_REDUCTIONS:
+        raise ValueError(f"reduction must be one of {_BCE_REDUCTIONS}, got {reduction!r}")
+    logits = np.asarray(logits)
+    out_dtype = np.float32 if logits.dtype == np.float32 else np.float64
+    z = logits.astype(np.float64)
     t = np.asarray(target, dtype=np.float64)
-    w = np.ones_like(z) if weight is None else np.broadcast_to(np.asarray(weight, np.float64), z.shape)
-    pw = (
-        np.ones_like(z) if pos_weight is None
-        else np.broadcast_to(np.asarray(pos_weight, np.float64), z.shape)
+    if t.shape != z.shape:
+        raise ValueError(f"target must have the logits' shape {z.shape}, got {t.shape}")
+    w = np.ones_like(z) if weight is None else np.broadcast_to(np.asarray(weight, dtype=np.float64), z.shape)
+    pw = np.ones_like(z) if pos_weight is None else np.broadcast_to(
+        np.asarray(pos_weight, dtype=np.float64), z.shape
     )
-    with np.errstate(invalid="ignore", over="ignore"):
-        loss = w * (pw * t * np.logaddexp(0.0, -z) + (1.0 - t) * np.logaddexp(0.0, z))
-        sig = 0.5 * (1.0 + np.tanh(0.5 * z))         # sigmoid(z), without overflow
-        sig_neg = 0.5 * (1.0 - np.tanh(0.5 * z))     # sigmoid(-z)
-        grad = w * ((1.0 - t) * sig - pw * t * sig_neg)
+    softplus_tail = np.log1p(np.exp(-np.abs(z)))
+    minus_log_p = softplus_tail + np.maximum(-z, 0.0)  # -log(sigmoid(z))
+    minus_log_q = softplus_tail + np.maximum(z, 0.0)  # -log(1 - sigmoid(z))
+    elementwise = w * (pw * t * minus_log_p + (1.0 - t) * minus_log_q)
+    with np.errstate(over="ignore"):
+        p = 1.0 / (1.0 + np.exp(-z))  # sigmoid(z)
+        q = 1.0 / (1.0 + np.exp(z))  # 1 - sigmoid(z), without cancellation
+    # sigmoid(z) (1 + (pw - 1) t) - pw t rewritten as (1 - t) p - pw t q: no
+    # cancellation when the unit is right and saturated (t = 1, z large).
+    grad = w * ((1.0 - t) * p - pw * t * q)
     if reduction == "none":
-        return loss, grad
+        return elementwise.astype(out_dtype), grad.astype(out_dtype)
+    total = np.sum(elementwise)
     if reduction == "sum":
-        return float(np.sum(loss)), grad
+        return out_dtype(total), grad.astype(out_dtype)
     n = z.size
-    return (float(np.sum(loss)) / n if n else np.nan), grad / n if n else grad
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return out_dtype(total / n if n else np.nan), (grad / max(n, 1)).astype(out_dtype)
+
+
+__all__ += ["sigmoid_binary_cross_entropy"]

@@ -6,6 +6,12 @@ them and a softmax output trained with the mean cross-entropy::
     z1 = X W1 + b1,  h1 = act(z1),  ...,  zL = h(L-1) WL + bL,  y_hat = softmax(zL)
     J  = -(1/N) sum_n sum_c y[n, c] log y_hat[n, c]  (+ 0.5 * l2 * sum_l ||Wl||^2)
 
+or, with ``output="logistic"``, independent sigmoid outputs trained with the
+binary cross-entropy summed over the outputs (one unit for a two-class
+problem, one per label for multilabel targets).  Sample weights turn the mean
+over the batch into a weighted mean, and ``X`` may be a SciPy sparse matrix:
+only the first layer's products touch it, through ``scipy.sparse``.
+
 All parameters live in one flat vector, in the order W1 (row-major, n_in x
 n_out), b1, W2, b2, ...  This is the layout of the CS224n assignment 1 network
 fastnn grew out of, and the layout ``scipy.optimize`` wants.  The heavy
@@ -18,20 +24,38 @@ The derivations of every gradient computed here are in ``docs/derivations.md``.
 
 import math
 import numbers
+import sys
 from collections.abc import Iterable
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, Optional, TypeVar
 
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike, NDArray
 
 from ._typing import Activation, FloatArray, IntegerLike, Seed
 from ._validation import as_array, check_rng
+from .losses import sigmoid_binary_cross_entropy as _binary_xent
 from .activations import sigmoid, sigmoid_backward, softmax
 from .losses import softmax_cross_entropy
 
 __all__ = ["MLP", "num_params", "forward_backward_prop"]
 
-ACTIVATIONS = ("sigmoid", "tanh", "relu")
+#: Hidden-layer activations; "sigmoid" is another name for "logistic".
+ACTIVATIONS = ("identity", "logistic", "sigmoid", "tanh", "relu")
+#: Output layers: softmax with the cross-entropy, or independent sigmoids
+#: with the binary cross-entropy.
+OUTPUTS = ("softmax", "logistic")
+#: Initial-weight schemes of `MLP._draw_params`.
+INIT_SCHEMES = ("glorot", "he")
+
+
+def _is_sparse(X):
+    """True for a SciPy sparse matrix or array.
+
+    Looked up in ``sys.modules`` so that importing fastnn does not import
+    ``scipy.sparse``: when it was never imported, ``X`` cannot be sparse.
+    """
+    sparse = sys.modules.get("scipy.sparse")
+    return sparse is not None and sparse.issparse(X)
 
 _Scalar = TypeVar("_Scalar", bound=np.generic)
 
@@ -133,12 +157,32 @@ def _relu_backward(grad_out, h):
     return grad_out
 
 
-_FORWARD = {"sigmoid": _sigmoid_forward, "tanh": _tanh_forward, "relu": _relu_forward}
-_BACKWARD = {"sigmoid": _sigmoid_backward, "tanh": _tanh_backward, "relu": _relu_backward}
+def _identity_forward(z):
+    return z
+
+
+def _identity_backward(grad_out, h):
+    return grad_out
+
+
+_FORWARD = {
+    "identity": _identity_forward,
+    "logistic": _sigmoid_forward,
+    "sigmoid": _sigmoid_forward,
+    "tanh": _tanh_forward,
+    "relu": _relu_forward,
+}
+_BACKWARD = {
+    "identity": _identity_backward,
+    "logistic": _sigmoid_backward,
+    "sigmoid": _sigmoid_backward,
+    "tanh": _tanh_backward,
+    "relu": _relu_backward,
+}
 
 
 class MLP:
-    """A fully connected softmax classifier network on a flat parameter vector.
+    """A fully connected classifier network on a flat parameter vector.
 
     The object holds only the architecture; parameters are passed to every
     method as one flat vector, so the methods can be handed directly to
@@ -148,12 +192,18 @@ class MLP:
     ----------
     layer_sizes : sequence of int
         ``(Dx, H1, ..., Dy)``: input size, hidden layer sizes, number of
-        classes.  ``(Dx, Dy)`` alone is multinomial logistic regression.
-    activation : {"sigmoid", "tanh", "relu"}, default "sigmoid"
-        Activation of the hidden layers.
+        outputs.  ``(Dx, Dy)`` alone is (multinomial) logistic regression.
+    activation : {"sigmoid", "logistic", "tanh", "relu", "identity"}, default "sigmoid"
+        Activation of the hidden layers ("logistic" is the sigmoid's other
+        name).
     dtype : {numpy.float64, numpy.float32}, default numpy.float64
         Floating type of the parameters and of every computation.  Inputs
         and parameters of another type are converted.
+    output : {"softmax", "logistic"}, default "softmax"
+        "softmax": the outputs are class probabilities trained with the
+        cross-entropy.  "logistic": every output is an independent
+        probability ``sigmoid(z)`` trained with the binary cross-entropy
+        (one unit for two classes, one per label for multilabel targets).
 
     Attributes
     ----------
@@ -163,19 +213,26 @@ class MLP:
         The hidden layers' activation.
     dtype : numpy.dtype
         float32 or float64.
+    output : str
     n_params : int
         Length of the flat parameter vector, ``num_params(layer_sizes)``.
 
     Notes
     -----
-    The loss is the mean cross-entropy over the batch,
-    ``J = -(1/N) sum_n sum_c y[n, c] log softmax(zL)[n, c]``, plus, when
-    ``l2 > 0``, the penalty ``0.5 * l2 * sum_l ||Wl||_F^2`` on the weight
-    matrices only (biases are not penalised, and the penalty is not divided
-    by N).  ``y`` is either integer class indices (N,) or class
-    probabilities (N, Dy); with probabilities whose rows do not sum to one
-    the gradient with respect to the logits is ``(sum_c y_c) y_hat - y``
-    (see ``docs/derivations.md``).
+    With the softmax output the loss of a sample is the cross-entropy
+    ``l_n = -sum_c y[n, c] log softmax(zL)[n, c]``; with the logistic output
+    it is the binary cross-entropy summed over the outputs,
+    ``l_n = -sum_k (y[n, k] log s_k + (1 - y[n, k]) log(1 - s_k))`` with
+    ``s = sigmoid(zL)``.  The loss of a batch is their mean, or with sample
+    weights ``w`` their weighted mean ``sum_n w_n l_n / sum_n w_n``, plus,
+    when ``l2 > 0``, the penalty ``0.5 * l2 * sum_l ||Wl||_F^2`` on the
+    weight matrices only (biases are not penalised, and the penalty is not
+    divided by N).  For the softmax output ``y`` is either integer class
+    indices (N,) or class probabilities (N, Dy); with probabilities whose
+    rows do not sum to one the gradient with respect to the logits is
+    ``(sum_c y_c) y_hat - y`` (see ``docs/derivations.md``).  For the
+    logistic output ``y`` holds targets in [0, 1] of shape (N, Dy), or (N,)
+    when Dy is 1.  ``X`` may be a SciPy sparse matrix.
 
     Examples
     --------
@@ -195,11 +252,21 @@ class MLP:
     >>> W1, b1 = net.unpack(params)[0]
     >>> W1.shape, np.shares_memory(W1, params)
     ((4, 8), True)
+
+    A two-class problem with one logistic output unit and sample weights:
+
+    >>> binary = fastnn.MLP((4, 8, 1), activation="relu", output="logistic")
+    >>> p = binary.init_params(seed=0)
+    >>> binary.forward(p, X).shape
+    (5, 1)
+    >>> loss, grad = binary.loss_and_grad(p, X, [0, 1, 1, 0, 1],
+    ...                                   sample_weight=[1, 2, 1, 1, 0.5])
     """
 
     layer_sizes: tuple[int, ...]
     activation: Activation
     dtype: np.dtype[Any]
+    output: Literal["softmax", "logistic"]
     n_params: int
 
     def __init__(
@@ -207,6 +274,7 @@ class MLP:
         layer_sizes: Iterable[IntegerLike],
         activation: Activation = "sigmoid",
         dtype: DTypeLike = np.float64,
+        output: Literal["softmax", "logistic"] = "softmax",
     ) -> None:
         self.layer_sizes = _check_layer_sizes(layer_sizes)
         if activation not in ACTIVATIONS:
@@ -218,12 +286,16 @@ class MLP:
             raise TypeError(f"dtype must be float32 or float64, got {dtype!r}") from None
         if self.dtype not in (np.float32, np.float64):
             raise TypeError(f"dtype must be float32 or float64, got {self.dtype}")
+        if output not in OUTPUTS:
+            raise ValueError(f"output must be one of {OUTPUTS}, got {output!r}")
+        self.output = output
         self.n_params = num_params(self.layer_sizes)
 
     def __repr__(self) -> str:
+        extra = "" if self.output == "softmax" else f", output={self.output!r}"
         return (
             f"MLP({self.layer_sizes!r}, activation={self.activation!r}, "
-            f"dtype=np.{self.dtype.name})"
+            f"dtype=np.{self.dtype.name}{extra})"
         )
 
     # --- parameters -----------------------------------------------------------
@@ -268,6 +340,45 @@ class MLP:
             W[...] = rng.uniform(-bound, bound, size=W.shape)
         return params
 
+    def _draw_params(self, random_state, scheme="glorot"):
+        """Initial parameters drawn as scikit-learn's MLPClassifier draws them.
+
+        ``random_state`` is a ``numpy.random.RandomState``.  "glorot": for
+        each layer in turn, the weights and then the biases are drawn
+        uniformly from ``[-a, a]`` with ``a = sqrt(f / (n_in + n_out))``,
+        ``f = 2`` for logistic hidden units and 6 otherwise (scikit-learn's
+        ``_init_coef``, draw for draw, so a seed gives scikit-learn's
+        initial network).  "he": He et al.'s ``a = sqrt(6 / n_in)`` for the
+        hidden layers and Glorot's ``sqrt(6 / (n_in + n_out))`` for the
+        output layer, biases zero.
+        """
+        params = np.empty(self.n_params, dtype=self.dtype)
+        layers = self._unpack_trusted(params)
+        logistic = self.activation in ("logistic", "sigmoid")
+        for index, (W, b) in enumerate(layers):
+            n_in, n_out = W.shape
+            if scheme == "glorot":
+                bound = np.sqrt((2.0 if logistic else 6.0) / (n_in + n_out))
+                W[...] = random_state.uniform(-bound, bound, (n_in, n_out))
+                b[...] = random_state.uniform(-bound, bound, n_out)
+            else:
+                hidden = index < len(layers) - 1
+                bound = np.sqrt(6.0 / n_in) if hidden else np.sqrt(6.0 / (n_in + n_out))
+                W[...] = random_state.uniform(-bound, bound, (n_in, n_out))
+                b[...] = 0.0
+        return params
+
+    def _unpack_trusted(self, params):
+        layers = []
+        offset = 0
+        for n_in, n_out in zip(self.layer_sizes[:-1], self.layer_sizes[1:]):
+            W = params[offset : offset + n_in * n_out].reshape(n_in, n_out)
+            offset += n_in * n_out
+            b = params[offset : offset + n_out]
+            offset += n_out
+            layers.append((W, b))
+        return layers
+
     def unpack(
         self, params: NDArray[_Scalar]
     ) -> list[tuple[NDArray[_Scalar], NDArray[_Scalar]]]:
@@ -306,15 +417,7 @@ class MLP:
                 f"params must have shape ({self.n_params},) for layer sizes "
                 f"{self.layer_sizes}, got {params.shape}"
             )
-        layers = []
-        offset = 0
-        for n_in, n_out in zip(self.layer_sizes[:-1], self.layer_sizes[1:]):
-            W = params[offset : offset + n_in * n_out].reshape(n_in, n_out)
-            offset += n_in * n_out
-            b = params[offset : offset + n_out]
-            offset += n_out
-            layers.append((W, b))
-        return layers
+        return self._unpack_trusted(params)
 
     # --- input checking -------------------------------------------------------
 
@@ -325,6 +428,14 @@ class MLP:
         return np.ascontiguousarray(params, dtype=self.dtype)
 
     def _check_X(self, X):
+        if _is_sparse(X):
+            if not np.issubdtype(X.dtype, np.number) or np.iscomplexobj(X.data):
+                raise TypeError(f"X must hold real numbers, got dtype {X.dtype}")
+            if X.ndim != 2 or X.shape[1] != self.layer_sizes[0]:
+                raise ValueError(
+                    f"X must have shape (n_samples, {self.layer_sizes[0]}), got {X.shape}"
+                )
+            return X.tocsr().astype(self.dtype, copy=False)
         X = as_array(X, "X")
         if not np.issubdtype(X.dtype, np.number) or np.iscomplexobj(X):
             raise TypeError(f"X must hold real numbers, got dtype {X.dtype}")
@@ -337,7 +448,20 @@ class MLP:
     def _check_y(self, y, n_samples, name="y"):
         """``name`` is the argument's name in the public caller's signature."""
         y = as_array(y, name)
-        n_classes = self.layer_sizes[-1]
+        n_outputs = self.layer_sizes[-1]
+        if self.output == "logistic":
+            if y.ndim == 1 and n_outputs == 1:
+                y = y.reshape(-1, 1)
+            if y.shape != (n_samples, n_outputs):
+                raise ValueError(
+                    f"{name} of the logistic output must have shape ({n_samples}, {n_outputs})"
+                    + (f" or ({n_samples},)" if n_outputs == 1 else "")
+                    + f", got {y.shape}"
+                )
+            if not (np.issubdtype(y.dtype, np.number) or y.dtype == np.bool_) or np.iscomplexobj(y):
+                raise TypeError(f"{name} must be real numbers in [0, 1], got dtype {y.dtype}")
+            return np.ascontiguousarray(y, dtype=self.dtype)
+        n_classes = n_outputs
         if y.ndim == 1:
             if not np.issubdtype(y.dtype, np.integer):
                 raise TypeError(
@@ -368,35 +492,61 @@ class MLP:
             f"got shape {y.shape}"
         )
 
+    def _check_sample_weight(self, sample_weight, n_samples):
+        if sample_weight is None:
+            return None
+        w = np.asarray(sample_weight)
+        if not (np.issubdtype(w.dtype, np.number) or w.dtype == np.bool_) or np.iscomplexobj(w):
+            raise TypeError(f"sample_weight must hold real numbers, got dtype {w.dtype}")
+        w = w.astype(np.float64)
+        if w.shape != (n_samples,):
+            raise ValueError(f"sample_weight must have shape ({n_samples},), got {w.shape}")
+        if not np.all(np.isfinite(w)) or np.any(w < 0):
+            raise ValueError("sample_weight must be finite and non-negative")
+        if n_samples and not np.any(w > 0):
+            raise ValueError("sample_weight must contain at least one non-zero weight")
+        return w
+
     # --- computation ----------------------------------------------------------
 
     def _hidden_forward(self, layers, X):
         """Return the list of layer inputs ``[X, h1, ..., h(L-1)]`` and the logits."""
         activate = _FORWARD[self.activation]
         inputs = [X]
-        for W, b in layers[:-1]:
-            z = inputs[-1] @ W
+        for index, (W, b) in enumerate(layers):
+            layer_input = inputs[-1]
+            if index == 0 and _is_sparse(layer_input):
+                # scipy.sparse computes the product; X is never densified.
+                z = np.asarray(layer_input @ W)
+            else:
+                z = layer_input @ W
             z += b
+            if index == len(layers) - 1:
+                return inputs, z
             inputs.append(activate(z))
-        W, b = layers[-1]
-        logits = inputs[-1] @ W
-        logits += b
-        return inputs, logits
+
+    def _predict_trusted(self, params, X):
+        """Output probabilities of checked inputs (no validation)."""
+        _, logits = self._hidden_forward(self._unpack_trusted(params), X)
+        if self.output == "logistic":
+            return sigmoid(logits, out=logits)
+        return softmax(logits, axis=1)
 
     def forward(self, params: ArrayLike, X: ArrayLike) -> FloatArray:
-        """Class probabilities of every sample.
+        """Output probabilities of every sample.
 
         Parameters
         ----------
         params : array_like of shape (n_params,)
             The flat parameter vector; converted to the network's dtype.
-        X : array_like of shape (N, Dx)
+        X : array_like or sparse matrix of shape (N, Dx)
             One sample per row.
 
         Returns
         -------
         ndarray of shape (N, Dy)
-            ``softmax(zL)``; every row sums to 1.
+            ``softmax(zL)``, whose rows sum to 1, or ``sigmoid(zL)`` for the
+            logistic output.
 
         Examples
         --------
@@ -406,21 +556,46 @@ class MLP:
         >>> net.forward(np.zeros(net.n_params), np.ones((1, 3)))  # all logits equal
         array([[0.5, 0.5]])
         """
-        layers = self.unpack(self._check_params(params))
-        _, logits = self._hidden_forward(layers, self._check_X(X))
-        return softmax(logits, axis=1)
+        checked = self._check_params(params)
+        self.unpack(checked)
+        return self._predict_trusted(checked, self._check_X(X))
 
-    def _backprop(self, params, X, y, l2, want_param_grad, want_input_grad, y_name="y"):
-        """Loss, flat parameter gradient and input gradient (each when wanted)."""
-        l2 = _check_l2(l2)
-        params = self._check_params(params)
-        X = self._check_X(X)
-        y = self._check_y(y, X.shape[0], y_name)
-        layers = self.unpack(params)
+    def _loss_and_grad_trusted(self, params, X, y, sample_weight, l2, want_grad=True):
+        """Loss and flat gradient of checked inputs, without any validation.
+
+        The classifier's training loop calls this once per minibatch, after
+        validating the whole data set once.  ``params`` is a contiguous
+        vector of the network's dtype, ``X`` a C-contiguous array or CSR
+        matrix of that dtype, ``y`` intp class indices (softmax) or an
+        (N, Dy) array of the dtype (logistic), ``sample_weight`` None or a
+        non-negative float64 (N,) array with a positive sum, ``l2`` a
+        non-negative float.
+        """
+        loss, grad, _ = self._backprop_trusted(params, X, y, sample_weight, l2, want_grad, False)
+        return loss, grad
+
+    def _backprop_trusted(self, params, X, y, sample_weight, l2, want_param_grad, want_input_grad):
+        layers = self._unpack_trusted(params)
         inputs, logits = self._hidden_forward(layers, X)
-        # The fused kernel returns d(mean loss)/d(logits) = (y_hat - y) / N
-        # directly, without forming log(y_hat) (no log(0) for saturated rows).
-        loss, delta = softmax_cross_entropy(logits, y, reduction="mean")
+        n_samples = logits.shape[0]
+        if self.output == "logistic":
+            # Per-sample weights w_n / sum(w) as one column, reduced by a sum:
+            # the weighted mean over samples of the loss summed over outputs,
+            # in one pass of the loss kernel.
+            if sample_weight is None:
+                column = np.full((n_samples, 1), 1.0 / max(n_samples, 1), dtype=self.dtype)
+            else:
+                column = (sample_weight / np.sum(sample_weight)).astype(self.dtype)[:, None]
+            loss, delta = _binary_xent(logits, y, weight=column, reduction="sum")
+        elif sample_weight is None:
+            # The fused kernel returns d(mean loss)/d(logits) = (y_hat - y) / N
+            # directly, without forming log(y_hat) (no log(0) for saturated rows).
+            loss, delta = softmax_cross_entropy(logits, y, reduction="mean")
+        else:
+            row_loss, delta = softmax_cross_entropy(logits, y, reduction="none")
+            scale = sample_weight / np.sum(sample_weight)
+            loss = np.dot(row_loss.astype(np.float64), scale)
+            delta *= scale.astype(self.dtype)[:, None]
         loss = float(loss)
         if l2:
             loss += 0.5 * l2 * sum(float(np.vdot(W, W)) for W, _ in layers)
@@ -428,7 +603,7 @@ class MLP:
             return loss, None, None
 
         grad = np.empty(self.n_params, dtype=self.dtype) if want_param_grad else None
-        grad_layers = self.unpack(grad) if want_param_grad else None
+        grad_layers = self._unpack_trusted(grad) if want_param_grad else None
         backward = _BACKWARD[self.activation]
         input_grad = None
         for index in range(len(layers) - 1, -1, -1):
@@ -436,7 +611,10 @@ class MLP:
             layer_input = inputs[index]
             if want_param_grad:
                 gW, gb = grad_layers[index]
-                np.matmul(layer_input.T, delta, out=gW)
+                if index == 0 and _is_sparse(layer_input):
+                    gW[...] = layer_input.T @ delta
+                else:
+                    np.matmul(layer_input.T, delta, out=gW)
                 np.sum(delta, axis=0, out=gb)
                 if l2:
                     gW += l2 * W
@@ -447,8 +625,26 @@ class MLP:
                 input_grad = delta @ W.T
         return loss, grad, input_grad
 
+    def _backprop(self, params, X, y, l2, want_param_grad, want_input_grad, sample_weight=None,
+                  y_name="y"):
+        """Validate, then loss, flat parameter gradient and input gradient (each when wanted)."""
+        l2 = _check_l2(l2)
+        params = self._check_params(params)
+        self.unpack(params)
+        X = self._check_X(X)
+        y = self._check_y(y, X.shape[0], y_name)
+        sample_weight = self._check_sample_weight(sample_weight, X.shape[0])
+        return self._backprop_trusted(
+            params, X, y, sample_weight, l2, want_param_grad, want_input_grad
+        )
+
     def loss_and_grad(
-        self, params: ArrayLike, X: ArrayLike, y: ArrayLike, l2: float = 0.0
+        self,
+        params: ArrayLike,
+        X: ArrayLike,
+        y: ArrayLike,
+        l2: float = 0.0,
+        sample_weight: Optional[ArrayLike] = None,
     ) -> tuple[float, FloatArray]:
         """Loss and its gradient with respect to the flat parameter vector.
 
@@ -456,18 +652,23 @@ class MLP:
         ----------
         params : array_like of shape (n_params,)
             The flat parameter vector; converted to the network's dtype.
-        X : array_like of shape (N, Dx)
+        X : array_like or sparse matrix of shape (N, Dx)
             One sample per row.
-        y : array_like of int, shape (N,), or of float, shape (N, Dy)
-            Class indices in ``[0, Dy)`` or target probabilities.
+        y : array_like
+            Softmax output: class indices in ``[0, Dy)`` of shape (N,), or
+            target probabilities of shape (N, Dy).  Logistic output: targets
+            in [0, 1] of shape (N, Dy), or (N,) when Dy is 1.
         l2 : float, default 0.0
             Strength of the weight penalty ``0.5 * l2 * sum_l ||Wl||^2``
             (weights only; biases are never penalised).
+        sample_weight : array_like of shape (N,), optional
+            Non-negative weights, not all zero: the loss becomes the
+            weighted mean ``sum_n w_n l_n / sum_n w_n``.
 
         Returns
         -------
         loss : float
-            Mean cross-entropy over the N samples plus the penalty.
+            Mean (or weighted mean) loss over the N samples plus the penalty.
         grad : ndarray of shape (n_params,)
             Gradient of ``loss``, laid out like ``params``, of the
             network's dtype.
@@ -475,9 +676,11 @@ class MLP:
         Notes
         -----
         Backpropagation, with ``delta_L = (y_hat - y) / N`` (for soft
-        targets ``((sum_c y_c) y_hat - y) / N``) and, for each layer from
+        targets ``((sum_c y_c) y_hat - y) / N``; row n multiplied by
+        ``N w_n / sum(w)`` with sample weights) and, for each layer from
         the top, ``dJ/dWl = h(l-1)^T delta_l + l2 Wl``,
         ``dJ/dbl = sum_n delta_l``, ``delta_(l-1) = (delta_l Wl^T) * act'``.
+        The logistic output has the same ``delta_L = (sigmoid(zL) - y) / N``.
 
         Examples
         --------
@@ -490,10 +693,17 @@ class MLP:
         >>> grad  # (y_hat - y) = (0.5, -0.5); dJ/dW = x^T (y_hat - y)
         array([ 0.5, -0.5,  1. , -1. ,  0.5, -0.5])
         """
-        loss, grad, _ = self._backprop(params, X, y, l2, True, False)
+        loss, grad, _ = self._backprop(params, X, y, l2, True, False, sample_weight)
         return loss, grad
 
-    def loss(self, params: ArrayLike, X: ArrayLike, y: ArrayLike, l2: float = 0.0) -> float:
+    def loss(
+        self,
+        params: ArrayLike,
+        X: ArrayLike,
+        y: ArrayLike,
+        l2: float = 0.0,
+        sample_weight: Optional[ArrayLike] = None,
+    ) -> float:
         """The loss alone; see `loss_and_grad`.
 
         With `grad` it forms the pair of callables ``scipy.optimize.check_grad``
@@ -509,6 +719,9 @@ class MLP:
             Class indices in ``[0, Dy)`` or target probabilities.
         l2 : float, default 0.0
             Strength of the weight penalty ``0.5 * l2 * sum_l ||Wl||^2``.
+        sample_weight : array_like of shape (N,), optional
+            Non-negative weights, not all zero: the loss becomes the
+            weighted mean ``sum_n w_n l_n / sum_n w_n``.
 
         Returns
         -------
@@ -527,10 +740,15 @@ class MLP:
         >>> bool(err < 1e-6)
         True
         """
-        return self._backprop(params, X, y, l2, False, False)[0]
+        return self._backprop(params, X, y, l2, False, False, sample_weight)[0]
 
     def grad(
-        self, params: ArrayLike, X: ArrayLike, y: ArrayLike, l2: float = 0.0
+        self,
+        params: ArrayLike,
+        X: ArrayLike,
+        y: ArrayLike,
+        l2: float = 0.0,
+        sample_weight: Optional[ArrayLike] = None,
     ) -> FloatArray:
         """The gradient alone; see `loss_and_grad`.
 
@@ -544,6 +762,9 @@ class MLP:
             Class indices in ``[0, Dy)`` or target probabilities.
         l2 : float, default 0.0
             Strength of the weight penalty ``0.5 * l2 * sum_l ||Wl||^2``.
+        sample_weight : array_like of shape (N,), optional
+            Non-negative weights, not all zero: the loss becomes the
+            weighted mean ``sum_n w_n l_n / sum_n w_n``.
 
         Returns
         -------
@@ -559,7 +780,7 @@ class MLP:
         >>> net.grad(np.zeros(net.n_params), np.ones((2, 3)), [0, 1]).shape
         (8,)
         """
-        return self._backprop(params, X, y, l2, True, False)[1]
+        return self._backprop(params, X, y, l2, True, False, sample_weight)[1]
 
     def input_grad(self, params: ArrayLike, X: ArrayLike, y: ArrayLike) -> FloatArray:
         """Gradient of the mean loss with respect to the inputs.
@@ -570,8 +791,8 @@ class MLP:
             The flat parameter vector; converted to the network's dtype.
         X : array_like of shape (N, Dx)
             One sample per row.
-        y : array_like of int, shape (N,), or of float, shape (N, Dy)
-            Class indices in ``[0, Dy)`` or target probabilities.
+        y : array_like
+            Targets, as for `loss_and_grad`.
 
         Returns
         -------

@@ -46,10 +46,10 @@ CLASSIFIER_PARAMETERS = {
     "hidden": "hidden_layer_sizes",
     "activation": "activation",
     "solver": "solver",
-    "learning_rate": "learning_rate",
+    "learning_rate": "learning_rate_init",
     "batch_size": "batch_size",
-    "max_epochs": "max_epochs",
-    "l2": "l2",
+    "max_epochs": "max_iter",
+    "l2": "alpha",
 }
 
 # Why a command-line default differs from MLPClassifier's, by option.
@@ -462,6 +462,15 @@ def _hidden_sizes(text):
     return sizes
 
 
+def _batch_size(text):
+    if text == "auto":
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer or auto, got {text!r}") from None
+
+
 def classifier_params(args: argparse.Namespace) -> dict[str, Any]:
     """The MLPClassifier parameters given by parsed command-line options.
 
@@ -509,10 +518,11 @@ def _build_parser():
         ("--label-column", dict(type=int, default=-1,
                                 help="CSV column holding the label, from 0; -1 is the last")),
         ("--hidden", dict(type=_hidden_sizes, default="100", help="hidden layer sizes, e.g. 100 or 64,32")),
-        ("--activation", dict(choices=ACTIVATIONS, default="sigmoid", help="hidden-layer activation")),
+        ("--activation", dict(choices=ACTIVATIONS, default="relu", help="hidden-layer activation")),
         ("--solver", dict(choices=SOLVERS, default="lbfgs", help="optimiser")),
         ("--learning-rate", dict(type=float, default=1e-3, help="adam/sgd step size")),
-        ("--batch-size", dict(type=int, default=200, help="adam/sgd mini-batch size")),
+        ("--batch-size", dict(type=_batch_size, default="auto",
+                              help="adam/sgd mini-batch size, or auto for min(200, n_samples)")),
         ("--max-epochs", dict(type=int, default=1000,
                               help="most epochs (adam, sgd) or iterations (lbfgs)")),
         ("--l2", dict(type=float, default=1e-4, help="weight penalty")),

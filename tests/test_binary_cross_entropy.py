@@ -41,7 +41,9 @@ def test_matches_reference(dtype, reduction, weight, pos_weight, soft, variant, 
     w = WEIGHTS[weight](shape, rng)
     pw = WEIGHTS[pos_weight](shape, rng)
     loss, grad = bce(z, t, weight=w, pos_weight=pw, reduction=reduction)
-    ref_loss, ref_grad = _reference.sigmoid_binary_cross_entropy(z, t, w, pw, reduction)
+    ref_loss, ref_grad = _reference.sigmoid_binary_cross_entropy(
+        z, t, weight=w, pos_weight=pw, reduction=reduction
+    )
     assert grad.dtype == dtype and grad.shape == shape
     assert np.asarray(loss).dtype == dtype
     np.testing.assert_allclose(loss, ref_loss, **TOL[dtype])

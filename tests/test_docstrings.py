@@ -54,14 +54,7 @@ _IGNORED_CHECKS = {"ES01", "SA01"}
 # Public objects whose docstrings another change is rewriting.  Each is an
 # expected failure until then, with strict xfail: once its docstring is
 # valid the test fails as XPASS, and the name must be removed from here.
-_BEING_REWRITTEN = {
-    "fastnn.MLPClassifier.get_params",
-    "fastnn.MLPClassifier.set_params",
-    "fastnn.MLPClassifier.fit",
-    "fastnn.MLPClassifier.predict_proba",
-    "fastnn.MLPClassifier.predict",
-    "fastnn.MLPClassifier.score",
-}
+_BEING_REWRITTEN: set = set()
 
 
 def test_numpydoc_validation(public_name, request):

@@ -384,3 +384,150 @@ def test_forward_backward_prop_rejects_bad_arguments():
         fastnn.forward_backward_prop(X, labels, params, dimensions, reduction="max")
     with pytest.raises(ValueError, match=r"\(115,\)"):
         fastnn.forward_backward_prop(X, labels, params[:100], dimensions)
+
+
+# --------------------------------------------------------------------------
+# Logistic outputs, sample weights, sparse X and the trusted path
+# --------------------------------------------------------------------------
+
+
+def make_logistic_problem(layer_sizes, n_samples=9, seed=1, activation="tanh"):
+    rng = np.random.default_rng(seed)
+    net = fastnn.MLP(layer_sizes, activation=activation, output="logistic")
+    params = rng.normal(scale=0.8, size=net.n_params)
+    X = rng.normal(size=(n_samples, layer_sizes[0]))
+    Y = (rng.random((n_samples, layer_sizes[-1])) < 0.5).astype(float)
+    return net, params, X, Y
+
+
+@pytest.mark.parametrize("layer_sizes", [(5, 4, 1), (5, 6, 3), (4, 3), (6, 4, 3, 2)],
+                         ids=["binary", "multilabel", "no-hidden", "deep"])
+@pytest.mark.parametrize("activation", ["identity", "logistic", "tanh", "relu"])
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+def test_logistic_output_check_grad(layer_sizes, activation, weighted):
+    net, params, X, Y = make_logistic_problem(layer_sizes, activation=activation)
+    weights = np.linspace(0.0, 2.0, X.shape[0]) if weighted else None
+    l2 = 0.2
+    error = check_grad(
+        lambda p: net.loss(p, X, Y, l2, sample_weight=weights),
+        lambda p: net.grad(p, X, Y, l2, sample_weight=weights),
+        params,
+    )
+    assert error < CHECK_GRAD_RTOL * np.linalg.norm(net.grad(params, X, Y, l2, weights))
+
+
+def test_logistic_output_loss_is_the_summed_binary_cross_entropy():
+    net, params, X, Y = make_logistic_problem((5, 4, 3), activation="relu")
+    layers = _reference.mlp_unpack(params, (5, 4, 3))
+    logits = np.maximum(X @ layers[0][0] + layers[0][1], 0) @ layers[1][0] + layers[1][1]
+    p = 1 / (1 + np.exp(-logits))
+    expected = -np.mean(np.sum(Y * np.log(p) + (1 - Y) * np.log(1 - p), axis=1))
+    np.testing.assert_allclose(net.loss(params, X, Y), expected, rtol=1e-13)
+    np.testing.assert_allclose(net.forward(params, X), p, rtol=1e-13)
+
+
+@pytest.mark.parametrize("output", ["softmax", "logistic"])
+def test_sample_weight_two_equals_repeating_the_row(output):
+    rng = np.random.default_rng(5)
+    net = fastnn.MLP((4, 5, 3), activation="tanh", output=output)
+    params = rng.normal(size=net.n_params)
+    X = rng.normal(size=(6, 4))
+    y = rng.integers(0, 3, size=6) if output == "softmax" else (rng.random((6, 3)) < 0.5) * 1.0
+    weights = np.array([1.0, 2.0, 1.0, 3.0, 1.0, 0.0])
+    repeated = np.repeat(np.arange(6), weights.astype(int))
+    loss_w, grad_w = net.loss_and_grad(params, X, y, 0.1, sample_weight=weights)
+    loss_r, grad_r = net.loss_and_grad(params, X[repeated], y[repeated], 0.1)
+    np.testing.assert_allclose(loss_w, loss_r, rtol=1e-13)
+    np.testing.assert_allclose(grad_w, grad_r, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("layer_sizes", [(5, 4, 3), (5, 3)], ids=["hidden", "no-hidden"])
+def test_softmax_sample_weight_check_grad(layer_sizes):
+    net, params, X, y = make_problem(layer_sizes, "int", n_samples=8, activation="relu")
+    weights = np.linspace(0.1, 3.0, 8)
+    error = check_grad(
+        lambda p: net.loss(p, X, y, 0.3, sample_weight=weights),
+        lambda p: net.grad(p, X, y, 0.3, sample_weight=weights),
+        params,
+    )
+    assert error < CHECK_GRAD_RTOL * np.linalg.norm(net.grad(params, X, y, 0.3, weights))
+
+
+@pytest.mark.parametrize("output", ["softmax", "logistic"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sparse_X_gives_the_dense_results(output, dtype):
+    import scipy.sparse
+
+    rng = np.random.default_rng(2)
+    net = fastnn.MLP((7, 5, 3), activation="relu", output=output, dtype=dtype)
+    params = net.init_params(seed=0)
+    X = rng.normal(size=(10, 7)) * (rng.random((10, 7)) < 0.3)
+    y = rng.integers(0, 3, size=10) if output == "softmax" else (rng.random((10, 3)) < 0.5) * 1.0
+    rtol = 1e-5 if dtype == np.float32 else 1e-13
+    for container in (scipy.sparse.csr_matrix, scipy.sparse.csc_array):
+        sparse = container(X)
+        loss_s, grad_s = net.loss_and_grad(params, sparse, y, 0.1)
+        loss_d, grad_d = net.loss_and_grad(params, X, y, 0.1)
+        assert grad_s.dtype == dtype
+        np.testing.assert_allclose(loss_s, loss_d, rtol=rtol)
+        np.testing.assert_allclose(grad_s, grad_d, rtol=rtol, atol=rtol * 1e-2)
+        np.testing.assert_allclose(net.forward(params, sparse), net.forward(params, X), rtol=rtol)
+
+
+@pytest.mark.parametrize("output", ["softmax", "logistic"])
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+def test_trusted_path_agrees_with_the_public_path(output, weighted):
+    rng = np.random.default_rng(8)
+    net = fastnn.MLP((6, 5, 3), activation="logistic", output=output)
+    params = rng.normal(size=net.n_params)
+    X = rng.normal(size=(12, 6))
+    if output == "softmax":
+        y = rng.integers(0, 3, size=12)
+        targets = y.astype(np.intp)
+    else:
+        y = (rng.random((12, 3)) < 0.5).astype(int)
+        targets = y.astype(np.float64)
+    weights = rng.random(12) if weighted else None
+    public = net.loss_and_grad(params, X, y, 0.05, sample_weight=weights)
+    trusted = net._loss_and_grad_trusted(params, X, targets, weights, 0.05)
+    assert public[0] == trusted[0]
+    np.testing.assert_array_equal(public[1], trusted[1])
+
+
+@pytest.mark.parametrize(
+    "case, error, match",
+    [
+        ("weight-negative", ValueError, "non-negative"),
+        ("weight-all-zero", ValueError, "non-zero"),
+        ("weight-length", ValueError, r"shape \(7,\)"),
+        ("logistic-target-shape", ValueError, "y of the logistic output"),
+        ("output-unknown", ValueError, "output must be one of"),
+    ],
+)
+def test_new_arguments_are_validated(case, error, match):
+    net, params, X, y = make_problem((10, 5, 10), "int")
+    with pytest.raises(error, match=match):
+        if case == "weight-negative":
+            net.loss_and_grad(params, X, y, sample_weight=-np.ones(7))
+        elif case == "weight-all-zero":
+            net.loss_and_grad(params, X, y, sample_weight=np.zeros(7))
+        elif case == "weight-length":
+            net.loss_and_grad(params, X, y, sample_weight=np.ones(6))
+        elif case == "logistic-target-shape":
+            fastnn.MLP((10, 5, 2), output="logistic").loss(np.zeros(67), X, np.ones((7, 3)))
+        else:
+            fastnn.MLP((10, 5, 2), output="tanh")
+
+
+@pytest.mark.parametrize("activation", ["logistic", "relu"])
+def test_glorot_draw_is_scikit_learns(activation):
+    # scikit-learn's _init_coef: per layer, W then b from U(-a, a) with
+    # a = sqrt(f / (n_in + n_out)), f = 2 for logistic units and 6 otherwise.
+    net = fastnn.MLP((6, 4, 3), activation=activation)
+    params = net._draw_params(np.random.RandomState(0), "glorot")
+    reference = np.random.RandomState(0)
+    factor = 2.0 if activation == "logistic" else 6.0
+    for (W, b), (n_in, n_out) in zip(net.unpack(params), [(6, 4), (4, 3)]):
+        bound = np.sqrt(factor / (n_in + n_out))
+        np.testing.assert_array_equal(W, reference.uniform(-bound, bound, (n_in, n_out)))
+        np.testing.assert_array_equal(b, reference.uniform(-bound, bound, n_out))

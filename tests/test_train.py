@@ -98,7 +98,7 @@ def test_help_shows_every_default_and_why_some_differ_from_the_classifier(capsys
     assert "(default: lbfgs; MLPClassifier's default is 'adam', but full-batch L-BFGS" in text
     assert "(default: 1000; MLPClassifier's default is 200, but L-BFGS counts iterations" in text
     # Options whose defaults agree with the classifier's say nothing more.
-    assert "(default: 0.001)" in text and "(default: sigmoid)" in text
+    assert "(default: 0.001)" in text and "(default: relu)" in text
     assert "--quiet print only the final summary" in text
 
 
@@ -261,7 +261,7 @@ def test_plot_legend_maps_colours_to_class_names(split):
     else:
         # make_spirals lists the samples class by class: "right" is only held out.
         assert set(names[:100]) == {"left", "middle"}
-    classifier = MLPClassifier((10,), solver="lbfgs", max_epochs=50, random_state=0)
+    classifier = MLPClassifier((10,), solver="lbfgs", max_iter=50, random_state=0)
     with pytest.warns(UserWarning):  # 50 iterations do not converge
         classifier.fit(X[:100], names[:100])
     figure = train_module.plot_figure(classifier, X[:100], names[:100], X[100:], names[100:])

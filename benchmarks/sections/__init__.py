@@ -1,0 +1,1 @@
+"""Benchmark sections that live in their own files; ``run.py`` imports them by name."""

@@ -1,0 +1,150 @@
+"""fastnn imports and trains with scikit-learn unavailable.
+
+A fresh interpreter blocks every ``sklearn`` import (``sys.modules["sklearn"]
+= None`` makes ``import sklearn`` raise ImportError), then exercises the
+classifier through the NumPy-only stand-ins of ``fastnn._compat``.  This
+runs whether or not scikit-learn is installed.
+"""
+
+import subprocess
+import sys
+import textwrap
+
+SCRIPT = textwrap.dedent(
+    """
+    import pickle
+    import sys
+    import warnings
+
+    sys.modules["sklearn"] = None  # `import sklearn` now raises ImportError
+    warnings.simplefilter("error")
+
+    import numpy as np
+    import scipy.sparse
+
+    import fastnn
+    from fastnn import MLPClassifier, _compat
+    from fastnn.classifier import ConvergenceWarning, NotFittedError
+    from fastnn.datasets import load_digits
+
+    assert not _compat.SKLEARN_INSTALLED
+    assert not any(name.startswith("sklearn.") for name in sys.modules)
+    assert MLPClassifier.__mro__[1:] == (_compat.ClassifierMixin, _compat.BaseEstimator, object)
+    assert issubclass(NotFittedError, ValueError) and issubclass(NotFittedError, AttributeError)
+    assert issubclass(ConvergenceWarning, UserWarning)
+
+    X, y = load_digits()
+    X = X / 16
+    clf = MLPClassifier((30,), solver="lbfgs", max_iter=200, tol=1e-3, random_state=0)
+    assert clf.fit(X[:1200], y[:1200]) is clf
+    assert clf.score(X[1200:], y[1200:]) > 0.9, clf.score(X[1200:], y[1200:])
+    assert clf.predict_proba(X[:3]).shape == (3, 10)
+    assert repr(clf).startswith("MLPClassifier(hidden_layer_sizes=(30,)")
+    copy = type(clf)(**clf.get_params())
+    assert copy.get_params() == clf.get_params() and not hasattr(copy, "coefs_")
+    restored = pickle.loads(pickle.dumps(clf))
+    assert np.array_equal(restored.predict(X), clf.predict(X))
+    try:
+        clf.set_params(l2=1.0)
+    except ValueError as error:
+        assert "Invalid parameter 'l2'" in str(error)
+    else:
+        raise AssertionError("set_params accepted an unknown name")
+
+    # Binary string labels: one logistic unit; early stopping with the
+    # stand-in stratified split; float32 kept.
+    labels = np.where(y < 5, "low", "high")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf = MLPClassifier((20,), early_stopping=True, max_iter=30, learning_rate_init=1e-2,
+                            random_state=0).fit(X.astype(np.float32), labels)
+    assert clf.n_outputs_ == 1 and clf.coefs_[0].dtype == np.float32
+    assert len(clf.validation_scores_) == len(clf.validation_loss_curve_) == clf.n_iter_
+    assert clf.score(X, labels) > 0.9
+    assert set(clf.predict(X[:20])) <= {"low", "high"}
+
+    # Multilabel, sparse X, class weights, partial_fit.
+    Y = np.column_stack([y % 2, y > 4]).astype(int)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf = MLPClassifier((20,), max_iter=20, random_state=0).fit(scipy.sparse.csr_matrix(X), Y)
+    assert clf.out_activation_ == "logistic" and clf.predict(X).shape == (len(y), 2)
+    clf = MLPClassifier((10,), solver="lbfgs", max_iter=50, class_weight="balanced", random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X, y)
+    clf = MLPClassifier((10,), random_state=0)
+    clf.partial_fit(X[:100], y[:100], classes=np.arange(10))
+    clf.partial_fit(X[100:200], y[100:200])
+    assert clf.t_ == 200
+
+    # Errors name what is wrong.
+    try:
+        MLPClassifier().predict(X)
+    except NotFittedError as error:
+        assert "not fitted" in str(error)
+    for bad_y, message in [
+        (np.array([1, "a"] * 60, dtype=object), "y mixes labels of different types"),
+        (np.linspace(0, 1, 120), "Unknown label type"),
+    ]:
+        try:
+            MLPClassifier(max_iter=2).fit(X[:120], bad_y)
+        except ValueError as error:
+            assert str(error).startswith(message), error
+        else:
+            raise AssertionError("bad labels accepted")
+    X_nan = X[:50].copy()
+    X_nan[3, 3] = np.nan
+    try:
+        MLPClassifier().fit(X_nan, y[:50])
+    except ValueError as error:
+        assert "Input X contains NaN" in str(error)
+    else:
+        raise AssertionError("NaN accepted")
+    print("OK without scikit-learn")
+    """
+)
+
+PANDAS_SCRIPT = textwrap.dedent(
+    """
+    import sys
+    sys.modules["sklearn"] = None
+    import numpy as np
+    import pandas as pd
+    from fastnn import MLPClassifier
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(rng.normal(size=(60, 3)), columns=["a", "b", "c"])
+    y = (frame["a"] > 0).to_numpy()
+    clf = MLPClassifier((5,), solver="lbfgs", max_iter=500, random_state=0).fit(frame, y)
+    assert list(clf.feature_names_in_) == ["a", "b", "c"]
+    clf.predict(frame)
+    try:
+        clf.predict(frame[["c", "b", "a"]])
+    except ValueError as error:
+        assert "feature names should match" in str(error)
+    else:
+        raise AssertionError("reordered columns accepted")
+    print("OK pandas")
+    """
+)
+
+
+def _run(script):
+    return subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=300)
+
+
+def test_imports_and_trains_without_scikit_learn():
+    result = _run(SCRIPT)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().endswith("OK without scikit-learn")
+
+
+def test_dataframe_feature_names_without_scikit_learn():
+    import pytest
+
+    pytest.importorskip("pandas")
+    result = _run(PANDAS_SCRIPT)
+    assert result.returncode == 0, result.stderr
+    assert "OK pandas" in result.stdout

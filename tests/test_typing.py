@@ -34,7 +34,12 @@ _BEING_REWRITTEN: set = set()
 def mypy_errors(tmp_path_factory):
     """Run mypy once; return ``{file name: [(line, code, message), ...]}``."""
     api = pytest.importorskip("mypy.api", reason="mypy is not installed (it is in the test extra)")
-    targets = [PACKAGE_DIR, TYPING_DIR / "usage_ok.py", TYPING_DIR / "usage_bad.py"]
+    installed = "site-packages" in PACKAGE_DIR.parts
+    # An installed package is named (-p), not given as a directory: mypy
+    # would take site-packages for a source root and every module in it for
+    # one of ours ("This file shadows library module ...").
+    package = ["-p", "fastnn"] if installed else [str(PACKAGE_DIR)]
+    targets = [TYPING_DIR / "usage_ok.py", TYPING_DIR / "usage_bad.py"]
     args = [
         "--cache-dir", str(tmp_path_factory.mktemp("mypy_cache")),
         "--no-error-summary",
@@ -47,11 +52,11 @@ def mypy_errors(tmp_path_factory):
     if PYPROJECT.is_file():
         args += ["--config-file", str(PYPROJECT)]
     with pytest.MonkeyPatch.context() as patch:
-        if "site-packages" not in PACKAGE_DIR.parts:
+        if not installed:
             # Not installed: let the usage files import the package from
             # its source tree, as the tests do.
             patch.setenv("MYPYPATH", str(PACKAGE_DIR.parent))
-        stdout, stderr, status = api.run(args + [str(t) for t in targets])
+        stdout, stderr, status = api.run(args + package + [str(t) for t in targets])
     assert status in (0, 1), f"mypy did not run (exit status {status}):\n{stderr}{stdout}"
     errors = {}
     for line in stdout.splitlines():

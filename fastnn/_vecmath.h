@@ -184,13 +184,18 @@ FNN_MATH double fnn_log(double x)
 {
     uint64_t bits;
     memcpy(&bits, &x, sizeof bits);
-    int64_t e = (int64_t)((bits >> 52) & 0x7ff) - 1023;
+    /* The biased exponent as a double without an int64 -> double conversion
+     * (AVX2 has none, and a loop that needs one is not vectorised): placed
+     * in the mantissa of 2^52, it is read off by subtracting 2^52. */
+    uint64_t ebits = ((bits >> 52) & 0x7ff) | UINT64_C(0x4330000000000000);
+    double biased;
+    memcpy(&biased, &ebits, sizeof biased);
     uint64_t mbits = (bits & UINT64_C(0x000fffffffffffff)) | UINT64_C(0x3ff0000000000000);
     double m;
     memcpy(&m, &mbits, sizeof m);
     int big = m > 1.4142135623730951;
     m = big ? 0.5 * m : m;
-    double ef = (double)(e + big);
+    double ef = (biased - 4503599627370496.0 - 1023.0) + (big ? 1.0 : 0.0);
     double t = (m - 1.0) / (m + 1.0);
     double t2 = t * t;
     double q = 1.0 / 23.0;

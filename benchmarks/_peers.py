@@ -132,17 +132,9 @@ def _logits_and_binary_targets(shape, dtype, rng):
 
 
 def _torch_binary_cross_entropy(torch, inputs):
-    logits = torch.from_numpy(inputs["x"]).requires_grad_(True)
-    target = torch.from_numpy(inputs["t"])
-    bce = torch.nn.functional.binary_cross_entropy_with_logits
-    autograd_grad = torch.autograd.grad
-
-    def forward_backward():
-        loss = bce(logits, target)
-        (grad,) = autograd_grad(loss, logits)
-        return loss, grad
-
-    return forward_backward
+    return _torch_loss_forward_backward(
+        torch, torch.nn.functional.binary_cross_entropy_with_logits, inputs["x"], inputs["t"]
+    )
 
 
 def _read_write(inputs):
@@ -150,18 +142,25 @@ def _read_write(inputs):
     return 2 * inputs["x"].nbytes
 
 
-def _torch_cross_entropy(torch, inputs):
-    logits = torch.from_numpy(inputs["x"]).requires_grad_(True)
-    labels = torch.from_numpy(inputs["labels"])
-    cross_entropy = torch.nn.functional.cross_entropy
+def _torch_loss_forward_backward(torch, loss_fn, logits, target):
+    """A callable running ``loss_fn(logits, target)`` forward and its gradient
+    with respect to the logits backward, returning both."""
+    logits = torch.from_numpy(logits).requires_grad_(True)
+    target = torch.from_numpy(target)
     autograd_grad = torch.autograd.grad
 
     def forward_backward():
-        loss = cross_entropy(logits, labels)
+        loss = loss_fn(logits, target)
         (grad,) = autograd_grad(loss, logits)
         return loss, grad
 
     return forward_backward
+
+
+def _torch_cross_entropy(torch, inputs):
+    return _torch_loss_forward_backward(
+        torch, torch.nn.functional.cross_entropy, inputs["x"], inputs["labels"]
+    )
 
 
 def _torch_sigmoid_backward(torch, inputs):

@@ -22,6 +22,25 @@ _INT64_MIN = np.iinfo(np.int64).min
 _NO_WEIGHTS = np.empty(0, dtype=np.float64)
 
 
+def _cast_weights(w64, name, dtype, func, remedy="rescale them"):
+    """float64 weights ``w64`` as a contiguous array of the logits' ``dtype``.
+
+    An infinite weight is the user's choice; a finite one made infinite by
+    the cast would silently change the loss, so it raises instead.
+    """
+    with np.errstate(over="ignore"):
+        w = np.ascontiguousarray(w64, dtype=dtype)
+    overflowed = np.isfinite(w64) & ~np.isfinite(w)
+    if overflowed.any():
+        bad = np.unravel_index(int(np.argmax(overflowed)), w64.shape)
+        where = f"[{', '.join(map(str, bad))}]" if w64.ndim else ""
+        raise ValueError(
+            f"{func}: {name}{where} = {float(w64[bad])!r} overflows the logits' dtype "
+            f"{np.dtype(dtype)}; {remedy} or pass float64 logits"
+        )
+    return w
+
+
 @lru_cache(maxsize=16)
 def _unit_weights(n_classes, dtype):
     """Read-only ones, the class weights when none are given."""
@@ -228,18 +247,10 @@ def softmax_cross_entropy(
             raise ValueError(
                 f"{_FUNC}: weight must have shape ({n_classes},), one per class, got {w64.shape}"
             )
-        with np.errstate(over="ignore"):
-            w = w64.astype(z.dtype)
-        overflowed = np.isfinite(w64) & ~np.isfinite(w)
-        if overflowed.any():
-            # An inf weight is the user's choice; one made inf by the cast
-            # would silently change the loss.
-            bad = int(np.argmax(overflowed))
-            raise ValueError(
-                f"{_FUNC}: weight[{bad}] = {float(w64[bad])!r} overflows the logits' dtype {z.dtype}; "
-                f"rescale the weights (only their ratios matter for reduction='mean') or pass "
-                f"float64 logits"
-            )
+        w = _cast_weights(
+            w64, "weight", z.dtype, _FUNC,
+            "rescale the weights (only their ratios matter for reduction='mean')",
+        )
         weight_sum = float(np.sum(w64))
     if ignore_index is not None and (
         isinstance(ignore_index, (bool, np.bool_))
@@ -324,7 +335,7 @@ def _reduce(reduction, total, row_loss, denominator, grad):
 
 
 def _broadcast_weight(value, name, shape, dtype, func):
-    """``value`` as a contiguous array of ``shape`` and ``dtype``, checked."""
+    """``value`` broadcast to ``shape``, as a flat contiguous array of ``dtype``."""
     w64 = as_float_array(value, name, func).astype(np.float64, copy=False)
     try:
         w64 = np.broadcast_to(w64, shape)
@@ -333,16 +344,7 @@ def _broadcast_weight(value, name, shape, dtype, func):
             f"{func}: {name} has shape {w64.shape}, which does not broadcast to the logits' "
             f"shape {shape}"
         ) from None
-    with np.errstate(over="ignore"):
-        w = np.ascontiguousarray(w64, dtype=dtype).reshape(-1)
-    overflowed = np.isfinite(w64) & ~np.isfinite(w.reshape(shape))
-    if overflowed.any():
-        bad = np.unravel_index(int(np.argmax(overflowed)), shape)
-        raise ValueError(
-            f"{func}: {name} holds {float(w64[bad])!r}, which overflows the logits' dtype "
-            f"{np.dtype(dtype)}; rescale it or pass float64 logits"
-        )
-    return w
+    return _cast_weights(w64, name, dtype, func).reshape(-1)
 
 
 _BCE = "sigmoid_binary_cross_entropy"

@@ -36,20 +36,13 @@ from ._compat import (
 )
 from ._optimizers import LEARNING_RATE_SCHEDULES, AdamOptimizer, SGDOptimizer
 from ._typing import FloatArray
+from ._validation import is_integer, is_real
 from .mlp import ACTIVATIONS, INIT_SCHEMES, MLP, _is_sparse
 
 __all__ = ["MLPClassifier", "ConvergenceWarning", "NotFittedError", "SOLVERS"]
 
 SOLVERS = ("adam", "sgd", "lbfgs")
 _STOCHASTIC_SOLVERS = ("sgd", "adam")
-
-
-def _is_int(value):
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
-
-
-def _is_real(value):
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
 def _is_bool(value):
@@ -354,7 +347,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         if not hasattr(sizes, "__iter__"):
             sizes = [sizes]
         sizes = list(sizes)
-        if not all(_is_int(size) for size in sizes):
+        if not all(is_integer(size) for size in sizes):
             raise ValueError(f"hidden_layer_sizes must be integers, got {self.hidden_layer_sizes!r}")
         if any(size <= 0 for size in sizes):
             raise ValueError(f"hidden_layer_sizes must be > 0, got {sizes}.")
@@ -377,7 +370,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         for name in ("shuffle", "warm_start", "nesterovs_momentum", "early_stopping"):
             if not _is_bool(getattr(self, name)):
                 fail(name, "a bool")
-        if not (_is_bool(self.verbose) or _is_int(self.verbose)):
+        if not (_is_bool(self.verbose) or is_integer(self.verbose)):
             fail("verbose", "a bool or an int")
         ranges = [
             ("alpha", lambda v: v >= 0, "a float in the range [0, inf)"),
@@ -392,19 +385,19 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         ]
         for name, ok, expected in ranges:
             value = getattr(self, name)
-            if not _is_real(value) or not np.isfinite(value) or not ok(value):
+            if not is_real(value) or not np.isfinite(value) or not ok(value):
                 fail(name, expected)
         for name in ("max_iter", "max_fun"):
-            if not _is_int(getattr(self, name)) or getattr(self, name) < 1:
+            if not is_integer(getattr(self, name)) or getattr(self, name) < 1:
                 fail(name, "an int in the range [1, inf)")
         if not (
-            (_is_int(self.n_iter_no_change) and self.n_iter_no_change >= 1)
-            or (_is_real(self.n_iter_no_change) and self.n_iter_no_change == np.inf)
+            (is_integer(self.n_iter_no_change) and self.n_iter_no_change >= 1)
+            or (is_real(self.n_iter_no_change) and self.n_iter_no_change == np.inf)
         ):
             fail("n_iter_no_change", "an int in the range [1, inf) or inf")
         if not (
             (isinstance(self.batch_size, str) and self.batch_size == "auto")
-            or (_is_int(self.batch_size) and self.batch_size >= 1)
+            or (is_integer(self.batch_size) and self.batch_size >= 1)
         ):
             fail("batch_size", "'auto' or an int in the range [1, inf)")
         weights = self.class_weight
@@ -412,7 +405,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
                 or isinstance(weights, dict)):
             fail("class_weight", "None, 'balanced' or a dict mapping classes to weights")
         if isinstance(weights, dict) and not all(
-            _is_real(w) and np.isfinite(w) and w >= 0 for w in weights.values()
+            is_real(w) and np.isfinite(w) and w >= 0 for w in weights.values()
         ):
             fail("class_weight", "a dict of finite non-negative weights")
         return tuple(int(size) for size in sizes)
@@ -471,7 +464,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
     def _check_sample_weight(self, sample_weight, n_samples):
         if sample_weight is None:
             return None
-        if _is_real(sample_weight):
+        if is_real(sample_weight):
             weights = np.full(n_samples, float(sample_weight))
         else:
             weights = np.asarray(sample_weight)

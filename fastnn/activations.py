@@ -14,6 +14,7 @@ from numpy.exceptions import AxisError
 from numpy.lib.array_utils import normalize_axis_index
 
 from . import _dispatch
+from ._dask_dispatch import lazy_module
 from ._config import (
     PARALLEL_MIN_ELEMENTS,
     PARALLEL_MIN_ELEMENTS_CHEAP,
@@ -92,6 +93,9 @@ def _softmax_family(x, axis, out, where, log_output, func):
         result = _dispatch.kernels.softmax_small(x, log_output, PARALLEL_MIN_ELEMENTS)
         if result is not None:
             return result
+    lazy = lazy_module(x, where, out)
+    if lazy is not None:
+        return getattr(lazy, func)(x, axis, out=out, where=where)
     x = as_float_array(x, "x", func)
     axis = _check_axis(axis, x.ndim, func)
     result = result_array(out, x, func)
@@ -262,6 +266,9 @@ def _elementwise(func, out, *arrays):
         result = _dispatch.kernels.elementwise_small(op, arrays[-1], second, parallel_min)
         if result is not None:
             return result
+    lazy = lazy_module(out, *arrays)
+    if lazy is not None:
+        return getattr(lazy, func)(*arrays, out=out)
     arrays = [as_float_array(a, name, func) for a, name in zip(arrays, names)]
     if len(arrays) == 2:
         check_same_shape(arrays[0], arrays[1], names[0], names[1], func)

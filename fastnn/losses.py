@@ -9,6 +9,7 @@ from numpy.typing import ArrayLike
 
 from . import _dispatch
 from ._config import PARALLEL_MIN_ELEMENTS, run_kernel, threads_for
+from ._dask_dispatch import lazy_module
 from ._typing import FloatArray, IntegerLike, Reduction
 from ._validation import as_array, as_float_array, reject_masked
 
@@ -68,12 +69,13 @@ def _check_index_target(target, n_rows, n_classes):
     return np.ascontiguousarray(target, dtype=np.int64)
 
 
-def _label_error(target, row, n_classes, ignore_index):
+def _label_error(target, row, n_classes, ignore_index, offset=0):
+    """The error for ``target[row]``, named as row ``row + offset`` of the whole target."""
     allowed = f"[0, {n_classes})"
     if ignore_index is not None:
         allowed += f" or equal ignore_index={ignore_index}"
     return ValueError(
-        f"{_FUNC}: target[{row}] = {int(target[row])} is not a class index: labels must lie in "
+        f"{_FUNC}: target[{row + offset}] = {int(target[row])} is not a class index: labels must lie in "
         f"{allowed} for C={n_classes} classes"
     )
 
@@ -221,6 +223,12 @@ def softmax_cross_entropy(
         if fast is not None:
             total, grad, row_loss = fast
             return _reduce(reduction, total, row_loss, float(len(row_loss)), grad)
+    lazy = lazy_module(logits, target, weight)
+    if lazy is not None:
+        return lazy.softmax_cross_entropy(
+            logits, target, reduction=reduction, weight=weight, label_smoothing=label_smoothing,
+            ignore_index=ignore_index,
+        )
     z = as_float_array(logits, "logits", _FUNC)
     if z.ndim != 2:
         raise ValueError(f"{_FUNC}: logits must be 2-D with shape (N, C), got shape {z.shape}")
@@ -461,6 +469,11 @@ def sigmoid_binary_cross_entropy(
     >>> fastnn.sigmoid_binary_cross_entropy(np.array([800.0]), np.array([0.0]))[0]
     np.float64(800.0)
     """
+    lazy = lazy_module(logits, target, weight, pos_weight)
+    if lazy is not None:
+        return lazy.sigmoid_binary_cross_entropy(
+            logits, target, weight=weight, pos_weight=pos_weight, reduction=reduction
+        )
     if reduction not in _REDUCTIONS:
         raise ValueError(
             f"{_BCE}: reduction must be one of {', '.join(map(repr, _REDUCTIONS))}, "

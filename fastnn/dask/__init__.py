@@ -1,0 +1,52 @@
+"""fastnn on Dask: lazy kernels on chunked arrays, and an MLP trained on a cluster.
+
+The functions here take dask arrays and return lazy dask arrays, with the
+signatures and results of the NumPy functions of the same names; the
+top-level functions (``fastnn.softmax`` and the others) hand dask arrays
+to them, so code written for NumPy arrays stays lazy on dask arrays.
+:class:`DaskMLPClassifier` trains :class:`fastnn.MLPClassifier`'s network
+where the chunks of the data live, on a ``dask.distributed`` cluster or
+with Dask's local scheduler.
+
+Dask does the scheduling, data placement, transport and recovery from lost
+workers; fastnn adds no cluster code of its own.  Install with
+``pip install "fastnn[dask]"``.
+
+Examples
+--------
+>>> import dask.array as da
+>>> import fastnn
+>>> x = da.random.default_rng(0).normal(size=(1000, 50), chunks=(250, 25))
+>>> p = fastnn.softmax(x)  # lazy: nothing is computed yet
+>>> type(p).__name__
+'Array'
+>>> bool(abs(p.sum(axis=1) - 1).max().compute() < 1e-12)
+True
+"""
+
+try:
+    import dask.array  # noqa: F401
+except ImportError as error:  # pragma: no cover - exercised without dask installed
+    raise ImportError(
+        "fastnn.dask needs dask: install it with pip install \"fastnn[dask]\""
+    ) from error
+
+from ._chunked import (
+    log_softmax,
+    sigmoid,
+    sigmoid_backward,
+    sigmoid_binary_cross_entropy,
+    sigmoid_grad,
+    softmax,
+    softmax_cross_entropy,
+)
+
+__all__ = [
+    "softmax",
+    "log_softmax",
+    "sigmoid",
+    "sigmoid_grad",
+    "sigmoid_backward",
+    "softmax_cross_entropy",
+    "sigmoid_binary_cross_entropy",
+]

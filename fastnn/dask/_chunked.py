@@ -1,0 +1,622 @@
+"""fastnn's kernels on chunked dask arrays, lazily.
+
+Each function checks what the array's metadata can tell (dtype, shape,
+axis, argument values) at once, as the NumPy functions do, and returns a
+lazy dask array whose tasks run the compiled kernels chunk by chunk.
+
+The softmax family is a reduction along its axis.  When that axis lies in
+one chunk, every chunk is an independent call.  When it is split, each
+chunk first yields its rows' maximum and sum of exponentials; those
+partial pairs are merged with the online-softmax rule (see
+``fastnn._online_logsumexp``), and one blockwise pass normalises.  The
+data are read twice and never gathered into whole rows.
+"""
+
+import operator
+
+import numpy as np
+import dask
+import dask.array as da
+from dask.array.core import handle_out
+
+from .. import _dispatch
+from .. import activations as _activations
+from .. import losses as _losses
+from .._online_logsumexp import block_max_sum, merge_max_sum
+from .._validation import as_float_array
+
+__all__ = [
+    "softmax",
+    "log_softmax",
+    "sigmoid",
+    "sigmoid_grad",
+    "sigmoid_backward",
+    "softmax_cross_entropy",
+    "sigmoid_binary_cross_entropy",
+]
+
+
+def _as_dask(x, name, func):
+    """``x`` as a dask array (array-likes are wrapped as one chunk)."""
+    if isinstance(x, da.Array):
+        return x
+    if isinstance(x, np.ma.MaskedArray):
+        # Same message as the NumPy functions give.
+        as_float_array(x, name, func)
+    return da.asarray(x)
+
+
+def _float_dtype(dtype, name, func):
+    """The dtype fastnn computes ``dtype`` in, with the NumPy functions' errors."""
+    return as_float_array(np.empty(0, dtype=dtype), name, func).dtype
+
+
+def _check_out(out, result, func):
+    """``result``, stored in ``out`` when that is a dask array (as dask's ufuncs do)."""
+    if out is None:
+        return result
+    if not isinstance(out, da.Array):
+        raise TypeError(
+            f"{func}: out must be a dask array for a dask input (the result is lazy), got "
+            f"{type(out).__name__}"
+        )
+    if out.dtype != result.dtype:
+        raise ValueError(f"{func}: out has dtype {out.dtype}; expected {result.dtype}")
+    return handle_out(out, result)
+
+
+# --- softmax and log-softmax ---------------------------------------------------
+
+
+def _row_statistics(block, axis, where=None):
+    """One chunk's (max, sum of exps less one), side by side along ``axis``.
+
+    Stacked into one float64 array (two entries along ``axis``) so that a
+    chunk is a single task; the maximum is exact in float64 either way.
+    """
+    m, s_less_one = block_max_sum(block, axis, where)
+    return np.concatenate([m.astype(np.float64), s_less_one], axis=axis)
+
+
+def _merge_statistics(stats, axis):
+    """Fold a row of chunks' (max, sum less one) pairs into one pair."""
+    n_chunks = stats.shape[axis] // 2
+    take = lambda j: np.take(stats, [j], axis=axis)  # noqa: E731
+    m, s_less_one = take(0), take(1)
+    for j in range(1, n_chunks):
+        m, s_less_one = merge_max_sum(m, s_less_one, take(2 * j), take(2 * j + 1))
+    return np.concatenate([m, s_less_one], axis=axis)
+
+
+def _normalise(block, stats, axis, log_output, where=None):
+    """softmax or log_softmax of one chunk, given its rows' merged statistics."""
+    dtype = block.dtype.type
+    m = np.take(stats, [0], axis=axis)
+    s_less_one = np.take(stats, [1], axis=axis)
+    if where is not None:
+        block = np.where(where, block, dtype(-np.inf))
+    # Rows where nothing takes part (every entry excluded by where) get
+    # probability 0, as the NumPy function's "safe softmax" gives.
+    empty = (m == -np.inf) & (s_less_one == -1.0)
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        shifted = np.subtract(block, m.astype(block.dtype), dtype=block.dtype)
+        if log_output:
+            result = np.subtract(shifted, np.log1p(s_less_one).astype(block.dtype), out=shifted)
+        else:
+            result = _exp_inplace(shifted)
+            result *= (1.0 / (1.0 + s_less_one)).astype(block.dtype)
+    if empty.any():
+        np.copyto(result, dtype(-np.inf if log_output else 0.0), where=empty)
+    return result
+
+
+def _exp_inplace(x):
+    """exp(x) in place through the compiled kernel (NumPy's exp for strided x)."""
+    if x.flags.c_contiguous and x.size:
+        flat = x.reshape(-1)
+        _dispatch.kernels.exp(flat, flat, 1)
+        return x
+    return np.exp(x, out=x)
+
+
+def _softmax_family(x, axis, out, where, log_output, func):
+    x = _as_dask(x, "x", func)
+    dtype = _float_dtype(x.dtype, "x", func)
+    axis = _activations._check_axis(axis, x.ndim, func)
+    x = x.astype(dtype)
+    args = [x]
+    if where is not None:
+        where = _as_dask(where, "where", func)
+        if where.dtype != np.bool_:
+            raise TypeError(f"{func}: where must be a boolean array, got dtype {where.dtype}")
+        try:
+            where = da.broadcast_to(where, x.shape).rechunk(x.chunks)
+        except ValueError:
+            raise ValueError(
+                f"{func}: where has shape {where.shape}, which does not broadcast to x's "
+                f"shape {x.shape}"
+            ) from None
+        args.append(where)
+    if x.numblocks[axis] == 1 or x.size == 0:
+        kernel = _activations.log_softmax if log_output else _activations.softmax
+        result = da.map_blocks(
+            lambda block, mask=None: kernel(block, axis, where=mask),
+            *args, dtype=dtype, meta=np.empty((0,) * x.ndim, dtype=dtype),
+        )
+        return _check_out(out, result, func)
+
+    # Stage 1: per chunk, its rows' maximum and sum (two entries along axis).
+    stats_chunks = tuple(
+        (2,) * len(c) if i == axis else c for i, c in enumerate(x.chunks)
+    )
+    stats = da.map_blocks(
+        lambda block, mask=None: _row_statistics(block, axis, mask),
+        *args, chunks=stats_chunks, dtype=np.float64,
+        meta=np.empty((0,) * x.ndim, dtype=np.float64),
+    )
+    # Stage 2: merge each row's pairs (small: two numbers per chunk of the
+    # axis), then normalise every chunk of x blockwise against the merge.
+    stats = stats.rechunk({axis: -1})
+    merged_chunks = tuple((2,) if i == axis else c for i, c in enumerate(x.chunks))
+    merged = stats.map_blocks(
+        _merge_statistics, axis, chunks=merged_chunks, dtype=np.float64,
+        meta=np.empty((0,) * x.ndim, dtype=np.float64),
+    )
+    # Broadcast the one merged block along the axis to every chunk of x.
+    index = "".join(chr(ord("a") + i) for i in range(x.ndim))
+    stats_index = index[:axis] + "z" + index[axis + 1 :]
+    blockwise_args = [x, index, merged, stats_index]
+    if where is not None:
+        blockwise_args += [where, index]
+    result = da.blockwise(
+        lambda block, stats_block, mask=None: _normalise(
+            block, stats_block, axis, log_output, mask
+        ),
+        index, *blockwise_args, dtype=dtype, concatenate=True,
+        meta=np.empty((0,) * x.ndim, dtype=dtype),
+    )
+    return _check_out(out, result, func)
+
+
+def softmax(x, axis=-1, *, out=None, where=None):
+    """Lazy :func:`fastnn.softmax` of a dask array.
+
+    Parameters
+    ----------
+    x : dask.array.Array
+        The scores; array-likes are wrapped as one chunk.
+    axis : int, optional
+        The axis the probabilities sum to 1 along.  It may be split into
+        several chunks: the rows are then reduced in two stages (each
+        chunk's maximum and sum of exponentials, merged with the
+        online-softmax rule) and never gathered into one chunk.
+    out : dask.array.Array, optional
+        A dask array that receives the result, as for dask's ufuncs.
+    where : array_like of bool, optional
+        Broadcastable to ``x``; entries where it is False take no part and
+        get probability 0 (rows with no entry get 0 throughout).
+
+    Returns
+    -------
+    dask.array.Array
+        Lazy, with ``x``'s chunks, in float32 for float32 input and float64
+        otherwise.
+
+    Examples
+    --------
+    >>> import dask.array as da
+    >>> import fastnn.dask
+    >>> x = da.from_array([[1.0, 2.0, 3.0, 4.0]], chunks=(1, 2))
+    >>> p = fastnn.dask.softmax(x)
+    >>> p.numblocks
+    (1, 2)
+    >>> float(p.sum().compute())
+    1.0
+    """
+    return _softmax_family(x, axis, out, where, False, "softmax")
+
+
+def log_softmax(x, axis=-1, *, out=None, where=None):
+    """Lazy :func:`fastnn.log_softmax` of a dask array.
+
+    Parameters
+    ----------
+    x : dask.array.Array
+        The scores; array-likes are wrapped as one chunk.
+    axis : int, optional
+        The axis to normalise along; it may be split into several chunks
+        (see :func:`softmax`).
+    out : dask.array.Array, optional
+        A dask array that receives the result.
+    where : array_like of bool, optional
+        Broadcastable to ``x``; excluded entries get ``-inf``.
+
+    Returns
+    -------
+    dask.array.Array
+        Lazy, with ``x``'s chunks and fastnn's dtype rules.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import dask.array as da
+    >>> import fastnn.dask
+    >>> x = da.from_array(np.array([[0.0, -40.0, -60.0]]), chunks=(1, 1))
+    >>> fastnn.dask.log_softmax(x)[0, 0].compute()  # log1p keeps the dominant entry's tail
+    np.float64(-4.248354255291589e-18)
+    """
+    return _softmax_family(x, axis, out, where, True, "log_softmax")
+
+
+# --- elementwise kernels ----------------------------------------------------------
+
+
+def _elementwise(kernel, out, func, names, *arrays):
+    arrays = [_as_dask(a, name, func) for a, name in zip(arrays, names)]
+    dtypes = [_float_dtype(a.dtype, name, func) for a, name in zip(arrays, names)]
+    if len(arrays) == 2 and arrays[0].shape != arrays[1].shape:
+        raise ValueError(
+            f"{func}: {names[0]} and {names[1]} must have the same shape, got "
+            f"{arrays[0].shape} and {arrays[1].shape}"
+        )
+    dtype = np.result_type(*dtypes)
+    result = da.map_blocks(
+        kernel, *arrays, dtype=dtype, meta=np.empty((0,) * arrays[0].ndim, dtype=dtype)
+    )
+    return _check_out(out, result, func)
+
+
+def sigmoid(x, *, out=None):
+    """Lazy :func:`fastnn.sigmoid` of a dask array, chunk by chunk.
+
+    Parameters
+    ----------
+    x : dask.array.Array
+        Any shape and chunks.
+    out : dask.array.Array, optional
+        A dask array that receives the result.
+
+    Returns
+    -------
+    dask.array.Array
+        ``1 / (1 + exp(-x))``, lazy, with ``x``'s chunks.
+
+    Examples
+    --------
+    >>> import dask.array as da
+    >>> import fastnn.dask
+    >>> fastnn.dask.sigmoid(da.zeros(4, chunks=2)).compute()
+    array([0.5, 0.5, 0.5, 0.5])
+    """
+    return _elementwise(_activations.sigmoid, out, "sigmoid", ("x",), x)
+
+
+def sigmoid_grad(s, *, out=None):
+    """Lazy :func:`fastnn.sigmoid_grad`: ``s * (1 - s)`` chunk by chunk.
+
+    Parameters
+    ----------
+    s : dask.array.Array
+        Sigmoid outputs.
+    out : dask.array.Array, optional
+        A dask array that receives the result.
+
+    Returns
+    -------
+    dask.array.Array
+        Lazy, with ``s``'s chunks.
+
+    Examples
+    --------
+    >>> import dask.array as da
+    >>> import fastnn.dask
+    >>> fastnn.dask.sigmoid_grad(da.full(2, 0.5, chunks=1)).compute()
+    array([0.25, 0.25])
+    """
+    return _elementwise(_activations.sigmoid_grad, out, "sigmoid_grad", ("s",), s)
+
+
+def sigmoid_backward(grad_out, s, *, out=None):
+    """Lazy :func:`fastnn.sigmoid_backward`: ``grad_out * s * (1 - s)``.
+
+    Parameters
+    ----------
+    grad_out : dask.array.Array
+        Gradient with respect to the sigmoid's output.
+    s : dask.array.Array
+        The sigmoid's output, same shape (the chunks are aligned).
+    out : dask.array.Array, optional
+        A dask array that receives the result.
+
+    Returns
+    -------
+    dask.array.Array
+        Lazy gradient with respect to the sigmoid's input.
+
+    Examples
+    --------
+    >>> import dask.array as da
+    >>> import fastnn.dask
+    >>> fastnn.dask.sigmoid_backward(da.ones(2, chunks=1), da.full(2, 0.5, chunks=1)).compute()
+    array([0.25, 0.25])
+    """
+    return _elementwise(
+        _activations.sigmoid_backward, out, "sigmoid_backward", ("grad_out", "s"), grad_out, s
+    )
+
+
+# --- losses ------------------------------------------------------------------------
+
+
+def _row_blocks(logits, target):
+    """Logits with whole rows per chunk, and the target chunked by the same rows."""
+    if logits.numblocks[1] != 1:
+        # A row's loss needs all its classes; rows stay split as they were.
+        logits = logits.rechunk({1: -1})
+    row_chunks = logits.chunks[0]
+    if target.ndim == 1:
+        target = target.rechunk((row_chunks,))
+    else:
+        target = target.rechunk((row_chunks, -1))
+    return logits, target
+
+
+def _per_block(func, arrays, dtype, *args):
+    """Run ``func`` on every block of ``arrays`` (same chunks): (loss part, grad block).
+
+    Returns the list of per-block loss parts (lazy, in block order) and the
+    gradient assembled from the grad blocks, with the arrays' chunks.  Both
+    come from one task per block, so computing them together reads each
+    block once.
+    """
+    first = arrays[0]
+    grids = [a.to_delayed() for a in arrays]
+    tasks = np.empty(first.numblocks, dtype=object)
+    grad_blocks = np.empty(first.numblocks, dtype=object)
+    for index in np.ndindex(*first.numblocks):
+        task = dask.delayed(func, nout=2)(*(grid[index] for grid in grids), index, *args)
+        shape = tuple(first.chunks[d][i] for d, i in enumerate(index))
+        tasks[index] = task[0]
+        grad_blocks[index] = da.from_delayed(task[1], shape, dtype)
+    if first.size == 0:
+        return [], da.zeros(first.shape, dtype=dtype)
+    return list(tasks.ravel()), da.block(grad_blocks.tolist())
+
+
+def _xent_chunk(logits, target, index, offsets, denominator, kwargs):
+    """One row chunk's loss and gradient; "mean" over the global denominator."""
+    reduction, ignore_index = kwargs["reduction"], kwargs["ignore_index"]
+    if target.ndim == 1:
+        # Checked here to name the row by its place in the whole array.
+        bad = (target < 0) | (target >= logits.shape[1])
+        if ignore_index is not None:
+            bad &= target != ignore_index
+        if bad.any():
+            raise _losses._label_error(
+                target, int(np.argmax(bad)), logits.shape[1], ignore_index, offsets[index[0]]
+            )
+    local = dict(kwargs, reduction="none" if reduction == "none" else "sum")
+    loss, grad = _losses.softmax_cross_entropy(logits, target, **local)
+    return loss, _scaled(grad, reduction, denominator)
+
+
+def _scaled(grad, reduction, denominator):
+    """The gradient of the sum, rescaled to that of the global mean."""
+    if reduction == "mean":
+        # A mean over nothing is nan, as in the NumPy function.
+        grad *= grad.dtype.type(1.0 / denominator if denominator else np.inf)
+    return grad
+
+
+def _xent_denominator(target, n_classes, kwargs):
+    """This chunk's share of the "mean" denominator (see softmax_cross_entropy)."""
+    if target.ndim == 2:
+        return float(target.shape[0])
+    labels = np.asarray(target)
+    ignore_index = kwargs["ignore_index"]
+    if ignore_index is not None:
+        labels = labels[labels != ignore_index]
+    if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
+        return 0.0  # the chunk's loss task raises the range error
+    weight = kwargs["weight"]
+    if weight is None:
+        return float(labels.size)
+    return float(np.sum(np.asarray(weight, dtype=np.float64)[labels]))
+
+
+def _total(parts, denominator, dtype):
+    """The reduced loss from the chunks' sums, in the logits' dtype."""
+    total = float(np.sum(np.asarray(parts, dtype=np.float64)))
+    if denominator is None:
+        return dtype.type(total)
+    return dtype.type(total / denominator if denominator else np.nan)
+
+
+def _reduced(parts, reduction, denominator, dtype):
+    """Lazy loss: the per-element parts joined ("none"), or a lazy scalar."""
+    if reduction == "none":
+        return parts
+    return da.from_delayed(dask.delayed(_total)(parts, denominator, dtype), (), dtype)
+
+
+def softmax_cross_entropy(logits, target, *, reduction="mean", weight=None,
+                          label_smoothing=0.0, ignore_index=None):
+    """Lazy :func:`fastnn.softmax_cross_entropy` over row chunks.
+
+    Parameters
+    ----------
+    logits : dask.array.Array of shape (N, C)
+        Chunked by rows (a chunked class axis is joined per row chunk).
+    target : dask.array.Array of shape (N,) or (N, C)
+        Class indices or probabilities, rechunked to the logits' rows.
+    reduction : {"mean", "sum", "none"}, optional
+        As for the NumPy function; "mean" divides by the denominator of the
+        whole array (the non-ignored rows, or their targets' total weight),
+        so the result equals one call on the gathered data.
+    weight : array_like of shape (C,), optional
+        Class weights, sent to every chunk.
+    label_smoothing : float, optional
+        As for the NumPy function.
+    ignore_index : int, optional
+        As for the NumPy function.
+
+    Returns
+    -------
+    loss : dask.array.Array
+        A lazy scalar, or the per-row losses of shape (N,) for "none".
+    grad : dask.array.Array
+        The lazy gradient with respect to the logits, chunked by the
+        logits' rows.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import dask
+    >>> import dask.array as da
+    >>> import fastnn, fastnn.dask
+    >>> z = np.array([[2.0, 1.0, 0.1], [0.5, 2.5, 0.3]])
+    >>> y = np.array([0, 1])
+    >>> loss, grad = fastnn.dask.softmax_cross_entropy(da.from_array(z, chunks=1), y)
+    >>> loss, grad = dask.compute(loss, grad)
+    >>> bool(np.isclose(loss, fastnn.softmax_cross_entropy(z, y)[0]))
+    True
+    """
+    func = "softmax_cross_entropy"
+    logits = _as_dask(logits, "logits", func)
+    target = _as_dask(target, "target", func)
+    dtype = _float_dtype(logits.dtype, "logits", func)
+    if logits.ndim != 2:
+        raise ValueError(f"{func}: logits must be 2-D with shape (N, C), got shape {logits.shape}")
+    n_rows, n_classes = logits.shape
+    if target.ndim == 1:
+        if target.dtype.kind not in "iu":
+            raise TypeError(
+                f"{func}: a 1-D target holds class indices and must be integers, got dtype "
+                f"{target.dtype}"
+            )
+    elif target.ndim == 2 and target.shape == logits.shape:
+        _float_dtype(target.dtype, "target", func)
+    if target.shape not in ((n_rows,), logits.shape):
+        raise ValueError(
+            f"{func}: target must be class indices of shape ({n_rows},) or probabilities of "
+            f"shape {logits.shape}, got an array of shape {target.shape}"
+        )
+    if isinstance(weight, da.Array):
+        weight = weight.compute()
+    kwargs = dict(reduction=reduction, weight=weight, label_smoothing=label_smoothing,
+                  ignore_index=ignore_index)
+    # Every check of the arguments the NumPy function makes, run on no rows
+    # now, so that mistakes surface here and not at compute time.
+    probe = np.zeros((0,) + target.shape[1:], dtype=np.int64 if target.ndim == 1 else dtype)
+    _losses.softmax_cross_entropy(np.zeros((0, n_classes), dtype=dtype), probe, **kwargs)
+    logits, target = _row_blocks(logits.astype(dtype), target)
+    offsets = np.concatenate([[0], np.cumsum(logits.chunks[0])]).astype(int)
+    denominator = None
+    if reduction == "mean":
+        denominator = dask.delayed(sum)([
+            dask.delayed(_xent_denominator)(part, n_classes, kwargs)
+            for part in target.to_delayed().ravel()
+        ])
+    target_2d = target if target.ndim == 2 else target[:, None]
+    parts, grad = _per_block(
+        lambda z, t, index, *args: _xent_chunk(z, t if t.shape == z.shape else t[:, 0],
+                                               index, *args),
+        [logits, target_2d], dtype, offsets, denominator, kwargs,
+    )
+    if reduction == "none":
+        rows = [
+            da.from_delayed(part, (n,), dtype) for part, n in zip(parts, logits.chunks[0])
+        ]
+        return (da.concatenate(rows) if rows else da.zeros((0,), dtype=dtype)), grad
+    return _reduced(parts, reduction, denominator, dtype), grad
+
+
+def _bce_chunk(logits, target, weight, pos_weight, index, reduction, denominator):
+    local = "none" if reduction == "none" else "sum"
+    loss, grad = _losses.sigmoid_binary_cross_entropy(
+        logits, target, weight=weight, pos_weight=pos_weight, reduction=local
+    )
+    return loss, _scaled(grad, reduction, denominator)
+
+
+def sigmoid_binary_cross_entropy(logits, target, *, weight=None, pos_weight=None,
+                                 reduction="mean"):
+    """Lazy :func:`fastnn.sigmoid_binary_cross_entropy`, chunk by chunk.
+
+    Parameters
+    ----------
+    logits : dask.array.Array
+        Any shape and chunks.
+    target : dask.array.Array
+        Targets in [0, 1], of the logits' shape (rechunked to match).
+    weight, pos_weight : array_like, optional
+        Broadcast to the logits' shape, as for the NumPy function.
+    reduction : {"mean", "sum", "none"}, optional
+        "mean" divides by the number of elements of the whole array.
+
+    Returns
+    -------
+    loss : dask.array.Array
+        A lazy scalar, or the elementwise losses for "none".
+    grad : dask.array.Array
+        The lazy gradient with respect to the logits, with their chunks.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import dask.array as da
+    >>> import fastnn.dask
+    >>> z = da.from_array(np.array([[2.0, -1.0], [0.5, 3.0]]), chunks=1)
+    >>> t = np.array([[1.0, 0.0], [0.0, 1.0]])
+    >>> loss, grad = fastnn.dask.sigmoid_binary_cross_entropy(z, t)
+    >>> round(float(loss.compute()), 6)
+    0.365714
+    """
+    func = "sigmoid_binary_cross_entropy"
+    logits = _as_dask(logits, "logits", func)
+    target = _as_dask(target, "target", func)
+    dtype = _float_dtype(logits.dtype, "logits", func)
+    _float_dtype(target.dtype, "target", func)
+    if target.shape != logits.shape:
+        raise ValueError(
+            f"{func}: target must have the logits' shape {logits.shape}, got {target.shape}"
+        )
+    arrays = [logits.astype(dtype), target]
+    for name, value in (("weight", weight), ("pos_weight", pos_weight)):
+        if value is None:
+            arrays.append(None)
+            continue
+        value = _as_dask(value, name, func)
+        _float_dtype(value.dtype, name, func)
+        try:
+            arrays.append(da.broadcast_to(value, logits.shape))
+        except ValueError:
+            raise ValueError(
+                f"{func}: {name} has shape {value.shape}, which does not broadcast to the "
+                f"logits' shape {logits.shape}"
+            ) from None
+    # The NumPy function's remaining checks (reduction, weights that overflow
+    # the dtype: those are checked per chunk at compute time), on one element.
+    _losses.sigmoid_binary_cross_entropy(
+        np.zeros(1, dtype=dtype), np.zeros(1), reduction=reduction
+    )
+    present = [a.rechunk(logits.chunks) for a in arrays if a is not None]
+    has_weight, has_pos_weight = arrays[2] is not None, arrays[3] is not None
+    denominator = float(logits.size) if reduction == "mean" else None
+
+    def chunk(z, t, *rest):
+        rest = list(rest)
+        w = rest.pop(0) if has_weight else None
+        pw = rest.pop(0) if has_pos_weight else None
+        return _bce_chunk(z, t, w, pw, *rest)
+
+    parts, grad = _per_block(chunk, present, dtype, reduction, denominator)
+    if reduction == "none":
+        losses = np.empty(logits.numblocks, dtype=object)
+        for position, (index, part) in enumerate(zip(np.ndindex(*logits.numblocks), parts)):
+            shape = tuple(logits.chunks[d][i] for d, i in enumerate(index))
+            losses[index] = da.from_delayed(part, shape, dtype)
+        if logits.size == 0:
+            return da.zeros(logits.shape, dtype=dtype), grad
+        return da.block(losses.tolist()), grad
+    return _reduced(parts, reduction, denominator, dtype), grad

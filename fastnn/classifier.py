@@ -35,6 +35,7 @@ from ._compat import (
     validate_data,
 )
 from ._optimizers import LEARNING_RATE_SCHEDULES, AdamOptimizer, SGDOptimizer
+from ._training_rows import InMemoryRows
 from ._typing import FloatArray
 from ._validation import is_integer, is_real
 from .mlp import ACTIVATIONS, INIT_SCHEMES, MLP, _is_sparse
@@ -676,15 +677,20 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         dtype = self.mlp_.dtype
         # The network keeps the dtype of its first fit; X is converted once.
         X = X.tocsr().astype(dtype, copy=False) if _is_sparse(X) else X.astype(dtype, copy=False)
-        targets = self._targets(Y)
+        rows = InMemoryRows(self.mlp_, X, self._targets(Y), weights)
+        codes = None if self._label_binarizer.y_type_ == "multilabel-indicator" else self._codes(Y)
+        return self._train(rows, codes, incremental)
+
+    def _train(self, rows, codes, incremental):
+        """Run the solver on checked rows; ``codes``: class indices to stratify on, or None."""
         # A diverging run overflows inside NumPy before the loss turns
         # non-finite; the loops detect that and raise one clear error instead
         # of a cascade of RuntimeWarnings.
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             if self.solver == "lbfgs":
-                self._fit_lbfgs(X, targets, weights)
+                self._fit_lbfgs(rows)
             else:
-                self._fit_stochastic(X, targets, Y, weights, incremental)
+                self._fit_stochastic(rows, codes, incremental)
         if not np.all(np.isfinite(self.params_)):
             raise ValueError(
                 "Solver produced non-finite parameter weights. The input data may contain large "
@@ -718,23 +724,18 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
                 self.best_validation_score_ = None
         self._best_params = self.params_.copy()
 
-    def _alpha_over(self, n_samples, weights):
-        """alpha divided by the batch's size (its total weight with weights)."""
-        return self.alpha / (n_samples if weights is None else float(np.sum(weights)))
-
     def _log(self, message):
         if self.verbose:
             print(message, flush=True)
 
-    def _fit_lbfgs(self, X, targets, weights):
+    def _fit_lbfgs(self, rows):
         from scipy.optimize import minimize  # imported here: `import fastnn` stays light
 
-        mlp, dtype = self.mlp_, self.mlp_.dtype
-        l2 = self._alpha_over(X.shape[0], weights)
+        dtype = self.mlp_.dtype
 
         def loss_and_grad(flat):
             params = flat.astype(dtype, copy=False)
-            loss, grad = mlp._loss_and_grad_trusted(params, X, targets, weights, l2)
+            loss, grad = rows.loss_and_grad(params, None, self.alpha)
             return loss, grad.astype(np.float64, copy=False)
 
         def record(intermediate_result):
@@ -797,36 +798,32 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
             optimizer.epsilon = float(self.epsilon)
         return optimizer
 
-    def _fit_stochastic(self, X, targets, Y, weights, incremental):
-        mlp, params = self.mlp_, self.params_
+    def _fit_stochastic(self, rows, codes, incremental):
+        params = self.params_
         optimizer = self._make_optimizer()
         random_state = self._random_state
         if self.early_stopping:
-            stratify = self._stratification(Y)
-            arrays = [X, targets, Y] + ([] if weights is None else [weights])
-            parts = train_test_split(
-                *arrays,
+            train_index, validation_index = train_test_split(
+                np.arange(rows.n_samples),
                 random_state=random_state,
                 test_size=self.validation_fraction,
-                stratify=stratify,
+                stratify=self._stratification(codes, rows.n_samples),
             )
-            X_train, X_val, t_train, t_val, _, Y_val = parts[:6]
-            w_train, w_val = (parts[6], parts[7]) if weights is not None else (None, None)
-            if X_val.shape[0] < 2:
+            train, validation = rows.subset(train_index), rows.subset(validation_index)
+            if validation.n_samples < 2:
                 raise ValueError(
                     "The validation set is too small. Increase 'validation_fraction' or the "
                     "size of your dataset."
                 )
-            if w_val is not None and not np.any(w_val > 0):
+            if not validation.has_positive_weight():
                 raise ValueError(
                     "every sample of the validation set has a zero sample weight, so its score "
                     "is undefined; change random_state or validation_fraction"
                 )
         else:
-            X_train, t_train, w_train = X, targets, weights
-            X_val = t_val = Y_val = w_val = None
+            train, validation = rows, None
 
-        n_samples = X_train.shape[0]
+        n_samples = train.n_samples
         # The shuffled order composes epoch after epoch (scikit-learn's
         # shuffle of the previous order); a call that continues on data of
         # the same length continues from the previous call's order.
@@ -856,11 +853,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
             for start in range(0, n_samples, batch_size):
                 stop = min(start + batch_size, n_samples)
                 batch = sample_idx[start:stop] if self.shuffle else slice(start, stop)
-                w_batch = None if w_train is None else w_train[batch]
-                loss, grad = mlp._loss_and_grad_trusted(
-                    params, X_train[batch], t_train[batch], w_batch,
-                    self._alpha_over(stop - start, w_batch),
-                )
+                loss, grad = train.loss_and_grad(params, batch, self.alpha)
                 accumulated_loss += loss * (stop - start)
                 optimizer.update_params(params, grad)
 
@@ -874,7 +867,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
             self.t_ += n_samples
             self.loss_curve_.append(self.loss_)
             self._log("Iteration %d, loss = %.8f" % (self.n_iter_, self.loss_))
-            self._update_no_improvement_count(X_val, t_val, Y_val, w_val)
+            self._update_no_improvement_count(validation)
             optimizer.iteration_ends(self.t_)
 
             if self._no_improvement_count > self.n_iter_no_change:
@@ -903,35 +896,28 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         if self.early_stopping:
             params[...] = self._best_params
 
-    def _stratification(self, Y):
+    def _stratification(self, codes, n_samples):
         """The labels to stratify the validation split on, or None.
 
-        The split keeps the class shares when it can: not for multilabel y,
-        and not when a class has a single sample or the smaller part could
-        not hold one sample of every class (tiny data sets).
+        The split keeps the class shares when it can: not for multilabel y
+        (``codes`` None), and not when a class has a single sample or the
+        smaller part could not hold one sample of every class (tiny data
+        sets).
         """
-        if self._label_binarizer.y_type_ == "multilabel-indicator":
+        if codes is None:
             return None
-        codes = self._codes(Y)
         counts = np.bincount(codes)
         counts = counts[counts > 0]
-        n_samples = Y.shape[0]
         n_validation = int(np.ceil(self.validation_fraction * n_samples))
         if counts.min() < 2 or min(n_validation, n_samples - n_validation) < len(counts):
             return None
         return codes
 
-    def _update_no_improvement_count(self, X_val, t_val, Y_val, w_val):
+    def _update_no_improvement_count(self, validation):
         if self.early_stopping:
-            probabilities = self.mlp_._predict_trusted(self.params_, X_val)
-            correct = self._predicted_codes(probabilities) == (
-                Y_val if self.out_activation_ == "logistic" else t_val[:, None]
-            )
-            score = float(np.average(np.all(correct, axis=1), weights=w_val))
+            score, loss = validation.score_and_loss(self.params_)
             self.validation_scores_.append(score)
-            self.validation_loss_curve_.append(
-                self.mlp_._loss_and_grad_trusted(self.params_, X_val, t_val, w_val, 0.0, False)[0]
-            )
+            self.validation_loss_curve_.append(loss)
             self._log("Validation score: %f" % score)
             if score < self.best_validation_score_ + self.tol:
                 self._no_improvement_count += 1
@@ -947,12 +933,6 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
                 self._no_improvement_count = 0
             if self.loss_curve_[-1] < self.best_loss_:
                 self.best_loss_ = self.loss_curve_[-1]
-
-    def _predicted_codes(self, probabilities):
-        """0/1 decisions (logistic outputs) or class indices as a column (softmax)."""
-        if self.out_activation_ == "logistic":
-            return probabilities > 0.5
-        return np.argmax(probabilities, axis=1)[:, None]
 
     # --- prediction ------------------------------------------------------------------
 

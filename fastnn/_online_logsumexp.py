@@ -65,9 +65,10 @@ def block_max_sum(x, axis, where=None):
     ones = np.take_along_axis(terms, first_max, axis=axis)
     np.put_along_axis(terms, first_max, 0.0, axis=axis)
     s_less_one = np.sum(terms, axis=axis, keepdims=True, dtype=np.float64)
-    # An all -inf (or masked) block: the "maximum's term" is exp(-inf + inf),
-    # nan; where nothing takes part at all the sum is 0, so s - 1 = -1.
-    s_less_one = np.where(np.isnan(ones) & (m == -np.inf), np.nan, s_less_one)
+    # A row whose maximum is +inf, nan or -inf (only -inf entries) has a nan
+    # "maximum's term" (inf - inf); its sum is nan, as in the kernels.  Where
+    # nothing takes part at all the sum is 0, so s - 1 = -1.
+    s_less_one = np.where(np.isnan(ones), np.nan, s_less_one)
     if where is not None:
         nothing = ~np.any(np.broadcast_to(where, x.shape), axis=axis, keepdims=True)
         s_less_one[nothing] = -1.0

@@ -509,16 +509,18 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError("the sample and class weights give every sample a zero weight")
         return weights
 
-    def _class_weights(self, codes, sample_weight):
+    def _class_weights(self, codes, sample_weight, totals=None):
         """The weight of each class in ``classes_``.
 
         "balanced" is ``total / (n_classes * total of class c)``, with the
         totals counting samples, or summing their sample weights (so that a
-        weight of k still equals k copies of a sample).
+        weight of k still equals k copies of a sample).  ``totals``, when
+        given, are those per-class totals, computed elsewhere.
         """
         n_classes = len(self.classes_)
         if isinstance(self.class_weight, str):
-            totals = np.bincount(codes, weights=sample_weight, minlength=n_classes)
+            if totals is None:
+                totals = np.bincount(codes, weights=sample_weight, minlength=n_classes)
             with np.errstate(divide="ignore"):
                 # A class whose samples all weigh 0 contributes nothing anyway.
                 return np.where(totals > 0, totals.sum() / (n_classes * totals), 0.0)
@@ -661,19 +663,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         first_pass = "params_" not in self.__dict__ or (not self.warm_start and not incremental)
         X, Y, y = self._validate_input(X, y, incremental, reset=first_pass)
         weights = self._sample_weights(sample_weight, Y, y, incremental)
-        if first_pass:
-            self._random_state = check_random_state(self.random_state)
-            self._initialize(Y, (X.shape[1], *hidden_sizes, Y.shape[1]), X.dtype)
-        elif self.mlp_.layer_sizes != (X.shape[1], *hidden_sizes, Y.shape[1]):
-            raise ValueError(
-                f"the network has layer sizes {self.mlp_.layer_sizes} from the previous fit, but "
-                f"hidden_layer_sizes={self.hidden_layer_sizes!r} and the data ask for "
-                f"{(X.shape[1], *hidden_sizes, Y.shape[1])}; fit without warm_start instead"
-            )
-        elif self.mlp_.activation != self.activation:
-            # The parameters still fit; only the hidden units' function changed.
-            self.mlp_ = MLP(self.mlp_.layer_sizes, self.activation, self.mlp_.dtype,
-                            output=self.out_activation_)
+        self._prepare_network(first_pass, (X.shape[1], *hidden_sizes, Y.shape[1]), X.dtype)
         dtype = self.mlp_.dtype
         # The network keeps the dtype of its first fit; X is converted once.
         X = X.tocsr().astype(dtype, copy=False) if _is_sparse(X) else X.astype(dtype, copy=False)
@@ -698,10 +688,26 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
             )
         return self
 
-    def _initialize(self, Y, layer_sizes, dtype):
+    def _prepare_network(self, first_pass, layer_sizes, dtype):
+        """A new network (first pass), or the previous one checked against the data."""
+        if first_pass:
+            self._random_state = check_random_state(self.random_state)
+            self._initialize(layer_sizes, dtype)
+        elif self.mlp_.layer_sizes != layer_sizes:
+            raise ValueError(
+                f"the network has layer sizes {self.mlp_.layer_sizes} from the previous fit, but "
+                f"hidden_layer_sizes={self.hidden_layer_sizes!r} and the data ask for "
+                f"{layer_sizes}; fit without warm_start instead"
+            )
+        elif self.mlp_.activation != self.activation:
+            # The parameters still fit; only the hidden units' function changed.
+            self.mlp_ = MLP(self.mlp_.layer_sizes, self.activation, self.mlp_.dtype,
+                            output=self.out_activation_)
+
+    def _initialize(self, layer_sizes, dtype):
         self.n_iter_ = 0
         self.t_ = 0
-        self.n_outputs_ = Y.shape[1]
+        self.n_outputs_ = layer_sizes[-1]
         self.n_layers_ = len(layer_sizes)
         multiclass = self._label_binarizer.y_type_ == "multiclass"
         self.out_activation_ = "softmax" if multiclass else "logistic"

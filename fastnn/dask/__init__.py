@@ -31,6 +31,7 @@ except ImportError as error:  # pragma: no cover - exercised without dask instal
         "fastnn.dask needs dask: install it with pip install \"fastnn[dask]\""
     ) from error
 
+from ._classifier import DaskMLPClassifier
 from ._chunked import (
     log_softmax,
     sigmoid,
@@ -49,4 +50,5 @@ __all__ = [
     "sigmoid_backward",
     "softmax_cross_entropy",
     "sigmoid_binary_cross_entropy",
+    "DaskMLPClassifier",
 ]

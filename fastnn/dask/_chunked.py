@@ -260,6 +260,7 @@ def _elementwise(kernel, out, func, names, *arrays):
             f"{arrays[0].shape} and {arrays[1].shape}"
         )
     dtype = np.result_type(*dtypes)
+    arrays = [arrays[0]] + [a.rechunk(arrays[0].chunks) for a in arrays[1:]]
     result = da.map_blocks(
         kernel, *arrays, dtype=dtype, meta=np.empty((0,) * arrays[0].ndim, dtype=dtype)
     )
@@ -397,14 +398,26 @@ def _xent_chunk(logits, target, index, offsets, denominator, kwargs):
             )
     local = dict(kwargs, reduction="none" if reduction == "none" else "sum")
     loss, grad = _losses.softmax_cross_entropy(logits, target, **local)
-    return loss, _scaled(grad, reduction, denominator)
+    kept = None
+    if ignore_index is not None and target.ndim == 1:
+        kept = target != ignore_index
+    return loss, _scaled(grad, reduction, denominator, kept)
 
 
-def _scaled(grad, reduction, denominator):
-    """The gradient of the sum, rescaled to that of the global mean."""
+def _scaled(grad, reduction, denominator, kept=None):
+    """The gradient of the sum, rescaled to that of the global mean.
+
+    As in the NumPy functions, a mean over nothing (a zero denominator)
+    makes the gradient nan, except on the ``kept == False`` (ignored) rows,
+    which stay zero.
+    """
     if reduction == "mean":
-        # A mean over nothing is nan, as in the NumPy function.
-        grad *= grad.dtype.type(1.0 / denominator if denominator else np.inf)
+        scale = grad.dtype.type(1.0 / denominator if denominator else np.inf)
+        with np.errstate(invalid="ignore"):
+            if kept is None:
+                grad *= scale
+            else:
+                grad[kept] *= scale
     return grad
 
 

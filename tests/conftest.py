@@ -49,7 +49,8 @@ def pytest_generate_tests(metafunc):
 def public_api_names():
     """Dotted names of every public object of fastnn.
 
-    Everything in ``fastnn.__all__`` except modules, the public methods
+    Everything in ``fastnn.__all__`` (and ``fastnn.dask.__all__`` when dask
+    is installed) except modules, the public methods
     defined by its classes, the public functions of ``fastnn.datasets`` and
     ``fastnn.train``, and ``GradientCheckReport`` (which ``gradcheck``
     returns).  Read from the package, so a new public function is covered
@@ -58,19 +59,27 @@ def public_api_names():
     import fastnn
     import fastnn.train
 
+    packages = [fastnn]
+    try:
+        import fastnn.dask
+    except ImportError:  # dask is an optional extra
+        pass
+    else:
+        packages.append(fastnn.dask)
     names = []
-    for name in fastnn.__all__:
-        obj = getattr(fastnn, name)
-        if inspect.ismodule(obj):
-            continue
-        names.append(f"fastnn.{name}")
-        if inspect.isclass(obj):
-            names += [
-                f"fastnn.{name}.{attribute}"
-                for attribute, value in vars(obj).items()
-                if not attribute.startswith("_")
-                and isinstance(value, (types.FunctionType, classmethod, staticmethod))
-            ]
+    for package in packages:
+        for name in package.__all__:
+            obj = getattr(package, name)
+            if inspect.ismodule(obj):
+                continue
+            names.append(f"{package.__name__}.{name}")
+            if inspect.isclass(obj):
+                names += [
+                    f"{package.__name__}.{name}.{attribute}"
+                    for attribute, value in vars(obj).items()
+                    if not attribute.startswith("_")
+                    and isinstance(value, (types.FunctionType, classmethod, staticmethod))
+                ]
     for module in (fastnn.datasets, fastnn.train):
         names += [f"{module.__name__}.{name}" for name in module.__all__]
     names.append("fastnn.gradcheck.GradientCheckReport")

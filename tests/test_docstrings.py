@@ -23,11 +23,16 @@ MODULES = [
     "fastnn.classifier",
     "fastnn.datasets",
     "fastnn.train",
+    "fastnn.dask",
+    "fastnn.dask._chunked",
+    "fastnn.dask._classifier",
 ]
 
 
 @pytest.mark.parametrize("name", MODULES)
 def test_docstring_examples_run(name):
+    if name.startswith("fastnn.dask"):
+        pytest.importorskip("dask.array", reason="dask is an optional extra")
     module = importlib.import_module(name)
     finder = doctest.DocTestFinder(exclude_empty=True)
     runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
@@ -37,7 +42,8 @@ def test_docstring_examples_run(name):
             runner.run(test)
     results = runner.summarize(verbose=False)
     assert results.failed == 0, f"{results.failed} docstring example(s) failed in {name}"
-    if name in ("fastnn.activations", "fastnn.losses", "fastnn.mlp", "fastnn.gradcheck", "fastnn.train"):
+    if name in ("fastnn.activations", "fastnn.losses", "fastnn.mlp", "fastnn.gradcheck",
+                "fastnn.train", "fastnn.dask._chunked", "fastnn.dask._classifier"):
         assert results.attempted > 0, f"{name} has no docstring examples"
 
 

@@ -90,7 +90,9 @@ class DaskMLPClassifier(MLPClassifier):
     bytes_sent_ : int
         The NumPy bytes sent to the workers during the last ``fit``
         (parameters and row numbers): what the communication per step
-        costs, times the number of steps.
+        costs, times the number of steps.  The other fitted attributes
+        are :class:`fastnn.MLPClassifier`'s (``classes_``, ``coefs_``,
+        ``loss_curve_``, ``n_iter_`` and so on).
 
     Notes
     -----
@@ -127,11 +129,13 @@ class DaskMLPClassifier(MLPClassifier):
     >>> from fastnn.dask import DaskMLPClassifier
     >>> from fastnn.datasets import load_digits
     >>> X, y = load_digits()
-    >>> X, y = da.from_array(X, chunks=600), da.from_array(y, chunks=600)
-    >>> clf = DaskMLPClassifier(hidden_layer_sizes=(30,), solver="lbfgs", max_iter=50,
+    >>> X, y = da.from_array(X / 16, chunks=600), da.from_array(y, chunks=600)
+    >>> clf = DaskMLPClassifier(hidden_layer_sizes=(30,), solver="lbfgs", max_iter=300,
     ...                         random_state=0).fit(X, y)
     >>> clf.predict(X[:5])  # lazy
     dask.array<_predict_chunk, shape=(5,), dtype=int64, chunksize=(5,), chunktype=numpy.ndarray>
+    >>> clf.predict(X[:5]).compute()
+    array([0, 1, 2, 3, 4])
     >>> clf.score(X, y) > 0.95
     True
     >>> type(clf.to_local()).__name__
@@ -175,6 +179,17 @@ class DaskMLPClassifier(MLPClassifier):
         -------
         DaskMLPClassifier
             The fitted estimator itself.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import dask.array as da
+        >>> from fastnn.dask import DaskMLPClassifier
+        >>> X = da.from_array(np.array([[-1.0], [-0.5], [0.5], [1.0]]), chunks=2)
+        >>> y = da.from_array(np.array(["no", "no", "yes", "yes"]), chunks=2)
+        >>> clf = DaskMLPClassifier(hidden_layer_sizes=(), solver="lbfgs").fit(X, y)
+        >>> clf.n_iter_ > 0, clf.classes_.tolist()
+        (True, ['no', 'yes'])
         """
         hidden_sizes = self._validate_hyperparameters()
         client = self._client()
@@ -294,16 +309,30 @@ class DaskMLPClassifier(MLPClassifier):
 
         Parameters
         ----------
-        X : dask.array.Array or dask.dataframe.DataFrame
-        y : dask.array.Array or dask.dataframe.Series
+        X : dask.array.Array or dask.dataframe.DataFrame of shape (n_samples, n_features)
+            The samples, one per row, chunked by rows.
+        y : dask.array.Array or dask.dataframe.Series of shape (n_samples,)
+            Labels.
         classes : array_like, optional
             Every class of the whole data; required on the first call.
-        sample_weight : dask.array.Array or dask.dataframe.Series, optional
+        sample_weight : dask.array.Array or dask.dataframe.Series of shape (n_samples,), optional
+            Non-negative weight of each sample in the loss.
 
         Returns
         -------
         DaskMLPClassifier
             The estimator itself.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import dask.array as da
+        >>> from fastnn.dask import DaskMLPClassifier
+        >>> X = da.from_array(np.array([[0.0], [1.0], [2.0], [3.0]]), chunks=2)
+        >>> y = da.from_array(np.array(["a", "a", "b", "b"]), chunks=2)
+        >>> clf = DaskMLPClassifier(hidden_layer_sizes=(5,), random_state=0)
+        >>> clf.partial_fit(X, y, classes=["a", "b"]).t_  # samples seen
+        4
         """
         X, _ = _as_rows(X, "X")
         y = _aligned(_as_rows(y, "y")[0], X.chunks[0], "y", X.shape[0])
@@ -337,11 +366,24 @@ class DaskMLPClassifier(MLPClassifier):
         Parameters
         ----------
         X : dask.array.Array or dask.dataframe.DataFrame of shape (n_samples, n_features)
+            The samples, one per row, chunked by rows.
 
         Returns
         -------
         dask.array.Array of shape (n_samples, n_classes)
-            Chunked as X's rows, in the network's dtype.
+            Column j is the probability of ``classes_[j]``, chunked as X's
+            rows, in the network's dtype.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import dask.array as da
+        >>> from fastnn.dask import DaskMLPClassifier
+        >>> X = da.from_array(np.array([[-1.0], [-0.5], [0.5], [1.0]]), chunks=2)
+        >>> y = da.from_array(np.array(["no", "no", "yes", "yes"]), chunks=2)
+        >>> clf = DaskMLPClassifier(hidden_layer_sizes=(), solver="lbfgs").fit(X, y)
+        >>> clf.predict_proba(X).sum(axis=1).compute()
+        array([1., 1., 1., 1.])
         """
         X = self._rows_for_prediction(X)
         n_columns = 2 if self.n_outputs_ == 1 else self.n_outputs_
@@ -351,15 +393,31 @@ class DaskMLPClassifier(MLPClassifier):
         )
 
     def predict_log_proba(self, X):
-        """Logarithms of :meth:`predict_proba`, lazily (-inf where it is 0).
+        """Return the logarithms of the class probabilities, lazily.
+
+        As for :meth:`fastnn.MLPClassifier.predict_log_proba`, a probability
+        that rounds to 0 gives -inf.
 
         Parameters
         ----------
         X : dask.array.Array or dask.dataframe.DataFrame of shape (n_samples, n_features)
+            The samples, one per row, chunked by rows.
 
         Returns
         -------
         dask.array.Array of shape (n_samples, n_classes)
+            ``log(predict_proba(X))``, lazily.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import dask.array as da
+        >>> from fastnn.dask import DaskMLPClassifier
+        >>> X = da.from_array(np.array([[-1.0], [-0.5], [0.5], [1.0]]), chunks=2)
+        >>> y = da.from_array(np.array(["no", "no", "yes", "yes"]), chunks=2)
+        >>> clf = DaskMLPClassifier(hidden_layer_sizes=(), solver="lbfgs").fit(X, y)
+        >>> bool(np.allclose(np.exp(clf.predict_log_proba(X)), clf.predict_proba(X)))
+        True
         """
         return self.predict_proba(X).map_blocks(_log_without_warning)
 
@@ -369,10 +427,24 @@ class DaskMLPClassifier(MLPClassifier):
         Parameters
         ----------
         X : dask.array.Array or dask.dataframe.DataFrame of shape (n_samples, n_features)
+            The samples, one per row, chunked by rows.
 
         Returns
         -------
         dask.array.Array of shape (n_samples,), or (n_samples, n_labels) for multilabel y
+            Values from ``classes_`` (0/1 indicators for multilabel y),
+            chunked as X's rows.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import dask.array as da
+        >>> from fastnn.dask import DaskMLPClassifier
+        >>> X = da.from_array(np.array([[-1.0], [-0.5], [0.5], [1.0]]), chunks=2)
+        >>> y = da.from_array(np.array(["no", "no", "yes", "yes"]), chunks=2)
+        >>> clf = DaskMLPClassifier(hidden_layer_sizes=(), solver="lbfgs").fit(X, y)
+        >>> clf.predict(X).compute()
+        array(['no', 'no', 'yes', 'yes'], dtype='<U3')
         """
         X = self._rows_for_prediction(X)
         if self._multilabel():
@@ -391,12 +463,28 @@ class DaskMLPClassifier(MLPClassifier):
         Parameters
         ----------
         X : dask.array.Array or dask.dataframe.DataFrame of shape (n_samples, n_features)
-        y : dask.array.Array or dask.dataframe.Series
-        sample_weight : dask.array.Array or dask.dataframe.Series, optional
+            The samples, one per row, chunked by rows.
+        y : dask.array.Array or dask.dataframe.Series of shape (n_samples,) or (n_samples, n_labels)
+            The true labels.
+        sample_weight : dask.array.Array or dask.dataframe.Series of shape (n_samples,), optional
+            Weights of the samples in the mean.
 
         Returns
         -------
         float
+            The fraction (weighted, with sample weights) of samples
+            predicted right; computed, not lazy.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import dask.array as da
+        >>> from fastnn.dask import DaskMLPClassifier
+        >>> X = da.from_array(np.array([[-1.0], [-0.5], [0.5], [1.0]]), chunks=2)
+        >>> y = da.from_array(np.array(["no", "no", "yes", "yes"]), chunks=2)
+        >>> clf = DaskMLPClassifier(hidden_layer_sizes=(), solver="lbfgs").fit(X, y)
+        >>> clf.score(X, y)
+        1.0
         """
         predicted = self.predict(X)
         y = _aligned(_as_rows(y, "y")[0], predicted.chunks[0], "y", predicted.shape[0])
@@ -417,6 +505,17 @@ class DaskMLPClassifier(MLPClassifier):
         -------
         fastnn.MLPClassifier
             With the same parameters (without ``client``) and fitted state.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import dask.array as da
+        >>> from fastnn.dask import DaskMLPClassifier
+        >>> X = da.from_array(np.array([[-1.0], [-0.5], [0.5], [1.0]]), chunks=2)
+        >>> y = da.from_array(np.array(["no", "no", "yes", "yes"]), chunks=2)
+        >>> clf = DaskMLPClassifier(hidden_layer_sizes=(), solver="lbfgs").fit(X, y)
+        >>> clf.to_local().predict(np.array([[2.0]]))
+        array(['yes'], dtype='<U3')
         """
         params = self.get_params()
         params.pop("client")
@@ -427,9 +526,20 @@ class DaskMLPClassifier(MLPClassifier):
         return local
 
 
+def _documented_parameters(doc):
+    """``doc`` with ``**params`` replaced by MLPClassifier's own parameter list."""
+    source = MLPClassifier.__doc__
+    start = source.index("    Parameters\n    ----------\n") + len("    Parameters\n    ----------\n")
+    end = source.index("\n    Attributes\n")
+    placeholder = doc[doc.index("    **params\n"):doc.index("\n\n    Attributes\n")]
+    return doc.replace(placeholder, source[start:end].rstrip("\n"))
+
+
+DaskMLPClassifier.__doc__ = _documented_parameters(DaskMLPClassifier.__doc__)
+
 # sklearn reads the parameter names from the signature: client, then
 # MLPClassifier's parameters (keyword-only here).
-DaskMLPClassifier.__init__.__signature__ = inspect.Signature(
+DaskMLPClassifier.__init__.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
     [
         inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD),
         inspect.Parameter("client", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None),

@@ -13,8 +13,10 @@ data are read twice and never gathered into whole rows.
 """
 
 import operator
+from typing import Any, Optional
 
 import numpy as np
+from numpy.typing import ArrayLike
 import dask
 import dask.array as da
 from dask.array.core import handle_out
@@ -23,6 +25,7 @@ from .. import _dispatch
 from .. import activations as _activations
 from .. import losses as _losses
 from .._online_logsumexp import block_max_sum, merge_max_sum
+from .._typing import IntegerLike, Reduction
 from .._validation import as_float_array
 
 __all__ = [
@@ -178,7 +181,9 @@ def _softmax_family(x, axis, out, where, log_output, func):
     return _check_out(out, result, func)
 
 
-def softmax(x, axis=-1, *, out=None, where=None):
+def softmax(
+    x: Any, axis: IntegerLike = -1, *, out: Optional["da.Array"] = None, where: Any = None
+) -> "da.Array":
     """Lazy :func:`fastnn.softmax` of a dask array.
 
     Parameters
@@ -216,7 +221,9 @@ def softmax(x, axis=-1, *, out=None, where=None):
     return _softmax_family(x, axis, out, where, False, "softmax")
 
 
-def log_softmax(x, axis=-1, *, out=None, where=None):
+def log_softmax(
+    x: Any, axis: IntegerLike = -1, *, out: Optional["da.Array"] = None, where: Any = None
+) -> "da.Array":
     """Lazy :func:`fastnn.log_softmax` of a dask array.
 
     Parameters
@@ -267,7 +274,7 @@ def _elementwise(kernel, out, func, names, *arrays):
     return _check_out(out, result, func)
 
 
-def sigmoid(x, *, out=None):
+def sigmoid(x: Any, *, out: Optional["da.Array"] = None) -> "da.Array":
     """Lazy :func:`fastnn.sigmoid` of a dask array, chunk by chunk.
 
     Parameters
@@ -292,7 +299,7 @@ def sigmoid(x, *, out=None):
     return _elementwise(_activations.sigmoid, out, "sigmoid", ("x",), x)
 
 
-def sigmoid_grad(s, *, out=None):
+def sigmoid_grad(s: Any, *, out: Optional["da.Array"] = None) -> "da.Array":
     """Lazy :func:`fastnn.sigmoid_grad`: ``s * (1 - s)`` chunk by chunk.
 
     Parameters
@@ -317,7 +324,7 @@ def sigmoid_grad(s, *, out=None):
     return _elementwise(_activations.sigmoid_grad, out, "sigmoid_grad", ("s",), s)
 
 
-def sigmoid_backward(grad_out, s, *, out=None):
+def sigmoid_backward(grad_out: Any, s: Any, *, out: Optional["da.Array"] = None) -> "da.Array":
     """Lazy :func:`fastnn.sigmoid_backward`: ``grad_out * s * (1 - s)``.
 
     Parameters
@@ -452,8 +459,15 @@ def _reduced(parts, reduction, denominator, dtype):
     return da.from_delayed(dask.delayed(_total)(parts, denominator, dtype), (), dtype)
 
 
-def softmax_cross_entropy(logits, target, *, reduction="mean", weight=None,
-                          label_smoothing=0.0, ignore_index=None):
+def softmax_cross_entropy(
+    logits: Any,
+    target: Any,
+    *,
+    reduction: Reduction = "mean",
+    weight: Optional[ArrayLike] = None,
+    label_smoothing: float = 0.0,
+    ignore_index: Optional[IntegerLike] = None,
+) -> tuple["da.Array", "da.Array"]:
     """Lazy :func:`fastnn.softmax_cross_entropy` over row chunks.
 
     Parameters
@@ -516,8 +530,8 @@ def softmax_cross_entropy(logits, target, *, reduction="mean", weight=None,
         )
     if isinstance(weight, da.Array):
         weight = weight.compute()
-    kwargs = dict(reduction=reduction, weight=weight, label_smoothing=label_smoothing,
-                  ignore_index=ignore_index)
+    kwargs: dict[str, Any] = dict(reduction=reduction, weight=weight,
+                                  label_smoothing=label_smoothing, ignore_index=ignore_index)
     # Every check of the arguments the NumPy function makes, run on no rows
     # now, so that mistakes surface here and not at compute time.
     probe = np.zeros((0,) + target.shape[1:], dtype=np.int64 if target.ndim == 1 else dtype)
@@ -552,8 +566,14 @@ def _bce_chunk(logits, target, weight, pos_weight, index, reduction, denominator
     return loss, _scaled(grad, reduction, denominator)
 
 
-def sigmoid_binary_cross_entropy(logits, target, *, weight=None, pos_weight=None,
-                                 reduction="mean"):
+def sigmoid_binary_cross_entropy(
+    logits: Any,
+    target: Any,
+    *,
+    weight: Any = None,
+    pos_weight: Any = None,
+    reduction: Reduction = "mean",
+) -> tuple["da.Array", "da.Array"]:
     """Lazy :func:`fastnn.sigmoid_binary_cross_entropy`, chunk by chunk.
 
     Parameters

@@ -9,8 +9,10 @@ they train on differ (``_sharded_rows.py``).
 """
 
 import inspect
+from typing import Any, Optional
 
 import numpy as np
+from numpy.typing import ArrayLike
 import dask
 import dask.array as da
 
@@ -142,7 +144,7 @@ class DaskMLPClassifier(MLPClassifier):
     'MLPClassifier'
     """
 
-    def __init__(self, client=None, **params):
+    def __init__(self, client: Any = None, **params: Any) -> None:
         self.client = client
         super().__init__(**params)
 
@@ -162,7 +164,7 @@ class DaskMLPClassifier(MLPClassifier):
             )
         return self.client
 
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> "DaskMLPClassifier":
         """Fit the network to dask collections chunked by rows.
 
         Parameters
@@ -196,10 +198,11 @@ class DaskMLPClassifier(MLPClassifier):
         X, y, sample_weight, names = _collections(X, y, sample_weight)
         first_pass = "params_" not in self.__dict__ or not self.warm_start
         self._fit_labels(y, first_pass)
-        if not first_pass and X.shape[1] != self.n_features_in_:
+        expected = self.__dict__.get("n_features_in_")
+        if not first_pass and X.shape[1] != expected:
             raise ValueError(
                 f"X has {X.shape[1]} features, but {type(self).__name__} is expecting "
-                f"{self.n_features_in_} features as input."
+                f"{expected} features as input."
             )
         self.n_features_in_ = X.shape[1]
         if names is not None and all(isinstance(n, str) for n in names):
@@ -300,7 +303,9 @@ class DaskMLPClassifier(MLPClassifier):
             ).compute()
         return self._class_weights(None, None, totals)
 
-    def partial_fit(self, X, y, classes=None, sample_weight=None):
+    def partial_fit(
+        self, X: Any, y: Any, classes: Optional[ArrayLike] = None, sample_weight: Any = None
+    ) -> "DaskMLPClassifier":
         """One pass of ``partial_fit`` over the row chunks, in order.
 
         Each chunk is computed and fed to :meth:`fastnn.MLPClassifier.partial_fit`
@@ -360,7 +365,7 @@ class DaskMLPClassifier(MLPClassifier):
             )
         return X
 
-    def predict_proba(self, X):
+    def predict_proba(self, X: Any) -> "da.Array":  # type: ignore[override]
         """Class probabilities, lazily.
 
         Parameters
@@ -392,7 +397,7 @@ class DaskMLPClassifier(MLPClassifier):
             dtype=self.mlp_.dtype, meta=np.empty((0, 0), dtype=self.mlp_.dtype),
         )
 
-    def predict_log_proba(self, X):
+    def predict_log_proba(self, X: Any) -> "da.Array":  # type: ignore[override]
         """Return the logarithms of the class probabilities, lazily.
 
         As for :meth:`fastnn.MLPClassifier.predict_log_proba`, a probability
@@ -419,9 +424,9 @@ class DaskMLPClassifier(MLPClassifier):
         >>> bool(np.allclose(np.exp(clf.predict_log_proba(X)), clf.predict_proba(X)))
         True
         """
-        return self.predict_proba(X).map_blocks(_log_without_warning)
+        return da.map_blocks(_log_without_warning, self.predict_proba(X))
 
-    def predict(self, X):
+    def predict(self, X: Any) -> "da.Array":  # type: ignore[override]
         """Predicted labels, lazily.
 
         Parameters
@@ -447,6 +452,7 @@ class DaskMLPClassifier(MLPClassifier):
         array(['no', 'no', 'yes', 'yes'], dtype='<U3')
         """
         X = self._rows_for_prediction(X)
+        chunks: tuple
         if self._multilabel():
             chunks, drop = (X.chunks[0], (self.n_outputs_,)), None
         else:
@@ -457,7 +463,7 @@ class DaskMLPClassifier(MLPClassifier):
             meta=np.empty((0,) * len(chunks), dtype=self.classes_.dtype),
         )
 
-    def score(self, X, y, sample_weight=None):
+    def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
         """Mean accuracy (subset accuracy for multilabel y) on dask collections.
 
         Parameters
@@ -498,7 +504,7 @@ class DaskMLPClassifier(MLPClassifier):
         hits, total = dask.compute((correct * w).sum(), w.sum())
         return float(hits / total)
 
-    def to_local(self):
+    def to_local(self) -> MLPClassifier:
         """The fitted model as a :class:`fastnn.MLPClassifier` (for NumPy input).
 
         Returns

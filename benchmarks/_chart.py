@@ -2,7 +2,8 @@
 
 Left: peer time / fastnn time on the large shapes, float32, the largest thread
 count, from the kernel tables.  Right: float32 softmax time per element from
-the scaling section.  Needs matplotlib; without it the chart is skipped with a message.
+the scaling section, with ``np.copyto`` of the same array drawn as the limit
+line.  Needs matplotlib; without it the chart is skipped with a message.
 """
 
 import numpy as np
@@ -49,6 +50,9 @@ def _time_per_element(ax, ctx):
     for impl in ("fastnn", "numpy", "torch"):
         if impl in scaling[0]:
             ax.loglog(sizes, [r[impl] * 1e9 for r in scaling], marker="o", label=impl)
+    if "np.copyto" in scaling[0]:
+        ax.loglog(sizes, [r["np.copyto"] * 1e9 for r in scaling], color="black", linestyle="--",
+                  label="np.copyto of the same array (limit)")
     ax.set_xlabel("elements (C = 1000)")
     ax.set_ylabel("ns per element")
     ax.set_title(f"float32 softmax time per element, {ctx.max_threads} threads")

@@ -1,10 +1,12 @@
-"""One table per kernel: fastnn against textbook NumPy, PyTorch and SciPy.
+"""One table per kernel: fastnn against textbook NumPy, PyTorch and SciPy, and against a copy.
 
 Every kernel of ``_peers.KERNELS`` (or those of ``--kernels``) on the shapes of
 ``_cases`` (two small, three large; 1e6 elements for the sigmoid family),
 float32 and float64, each thread count of ``--threads``.  fastnn allocates
 its result, as its peers do.  Before timing, every implementation's result is
-compared with the NumPy formula in float64.
+compared with the NumPy formula in float64.  The last column is fastnn's
+share of the memory bandwidth of ``np.copyto`` of an array of the result's
+size, timed in the same run at the same thread count.
 """
 
 import numpy as np
@@ -27,16 +29,34 @@ PEER_NOTES = {
     "max(z, 0) - z t + log1p(exp(-|z|)), sigmoid(z) - t | torch: "
     "F.binary_cross_entropy_with_logits forward + autograd backward",
 }
+COPY_NOTE = (
+    " | 'of copy': fastnn's GB/s over np.copyto's on an array of the result's size (100% = as fast as "
+    "copying the data once)"
+)
+
+
+def _copy_time(ctx, shape, dtype, threads, cache):
+    """Median time of np.copyto between two arrays of this shape and dtype, timed once per case."""
+    key = (shape, np.dtype(dtype).name, threads)
+    if key not in cache:
+        src = np.ones(shape, dtype=dtype)
+        dst = np.empty_like(src)
+        timing = ctx.time(lambda: np.copyto(dst, src))
+        ctx.record("kernels", "np.copyto", timing, shape=shape_label(shape), dtype=key[1], threads=threads,
+                   bytes=2 * src.nbytes)
+        cache[key] = (timing.median, 2 * src.nbytes)
+    return cache[key]
 
 
 def run(ctx):
+    copies = {}
     for name in ctx.args.kernels or list(KERNELS):
         kernel = KERNELS[name]
-        heading(f"{name}", PEER_NOTES[name])
+        heading(f"{name}", PEER_NOTES[name] + COPY_NOTE)
         header = f"{'shape':>11} {'dtype':>7} {'thr':>3} {'fastnn':>9}"
         for peer in PEERS:
             header += f" {peer:>9} {'vs':>6}"
-        header += f" {'GB/s':>6}"
+        header += f" {'GB/s':>6} {'of copy':>7}"
         print(header)
         for shape in shapes_for(name):
             for dtype in DTYPES:
@@ -53,6 +73,7 @@ def run(ctx):
                 nbytes = kernel.bytes_moved(inputs)
                 for threads in ctx.threads:
                     ctx.set_threads(threads)
+                    copy_time, copy_bytes = _copy_time(ctx, shape, dtype, threads, copies)
                     medians = {}
                     for impl, fn in impls.items():
                         timing = ctx.time(fn)
@@ -69,10 +90,11 @@ def run(ctx):
                             agrees=impl not in mismatched,
                         )
                     fast = medians["fastnn"]
+                    of_copy = (nbytes / fast) / (copy_bytes / copy_time)
                     line = f"{shape_label(shape):>11} {dtype_name(dtype):>7} {threads:>3} {format_seconds(fast):>9}"
                     for peer in PEERS:
                         line += f" {format_seconds(medians.get(peer)):>9} {ratio_label(medians.get(peer), fast):>6}"
-                    line += f" {nbytes / fast / 1e9:>6.1f}"
+                    line += f" {nbytes / fast / 1e9:>6.1f} {of_copy:>7.0%}"
                     if mismatched:
                         line += f"  WARNING: results differ: {', '.join(mismatched)}"
                     print(line, flush=True)

@@ -1,4 +1,4 @@
-"""The report: section headings, ratio cells, the targets' verdicts, and the JSON file.
+"""The report: section headings, ratio cells, the goals' verdicts, and the JSON file.
 
 Every section prints its own table under ``heading``; ratios read "peer time
 / fastnn time" (``ratio_label``), so 10x means fastnn is ten times faster.
@@ -28,7 +28,12 @@ def ratio_label(peer, fastnn_time):
 
 def print_targets(targets):
     """Print (goal, measured, verdict) rows and a count of each verdict."""
-    heading("performance targets, measured in this run")
+    heading(
+        "performance goals, checked against this run's figures",
+        "Each line is one of fastnn's performance goals, with the figure measured in this run. MISS means "
+        "this machine, in this run, did not reach the goal (a busy machine misses often); it is not an "
+        "error and says nothing about the results' correctness.",
+    )
     width = max(len(t[0]) for t in targets)
     for label, measured, verdict in targets:
         print(f"  {verdict:<5} {label:<{width}}  {measured}" if verdict in ("PASS", "MISS") else

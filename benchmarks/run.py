@@ -16,7 +16,7 @@ Each section is one module of ``benchmarks/sections/`` with a ``run(ctx)``
 function (``_context.Context``), listed in ``SECTIONS`` below.  This runner
 only parses the options, prints the machine (``_machine.py``), runs the
 chosen sections in the order of ``SECTIONS``, and ends with fastnn's
-performance targets checked against this run's figures (``_targets.py``).
+performance goals checked against this run's figures (``_targets.py``).
 Everything is also written as JSON (``_report.py``) and a PNG chart when
 matplotlib is installed (``_chart.py``) to ``benchmarks/results/`` unless
 ``--json``/``--plot``/``--no-save`` say otherwise.

@@ -3,8 +3,8 @@
 Argument checking and result allocation included, on the largest thread count
 of ``--threads`` (small inputs run on the calling thread whatever it is).
 Each call goes through a Python lambda, whose own cost is shown as "empty
-call".  Timed for 0.5 s per implementation and case (0.1 s with ``--quick``),
-at least 20 batches.
+call".  Timed for 0.5 s per implementation and case (0.1 s with ``--quick``,
+``--budget`` when given), at least 20 batches.
 """
 
 from _cases import DTYPES, dtype_name
@@ -17,7 +17,7 @@ IMPLS = ["fastnn", "numpy", "torch", "scipy"]
 
 def run(ctx):
     threads = ctx.max_threads
-    budget = 0.1 if ctx.args.quick else 0.5
+    budget = ctx.args.budget if ctx.args.budget is not None else (0.1 if ctx.args.quick else 0.5)
     heading(
         f"small-call latency: 1x10 inputs, {threads} threads allowed",
         "Median microseconds per call, argument checking and result allocation included. "

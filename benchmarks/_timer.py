@@ -9,8 +9,10 @@ A case is timed in three steps:
 3. as many batches as fit in ``budget_s`` (at least ``min_repeats``, at most
    ``max_repeats``), each timed with ``time.perf_counter``.
 
-The reported figure is the median time per call over the batches; the minimum
-and the quartiles travel along in the JSON.  Each implementation is timed as
+The reported figure is the median time per call over the batches; the minimum,
+the quartiles and the 95th percentile travel along in the JSON (the 95th
+percentile is a batch's time per call, so it shows slow calls only when a
+batch is one call, as for the large arrays).  Each implementation is timed as
 one block rather than interleaved with its peers: fastnn and PyTorch bring
 their own OpenMP runtimes, whose idle threads spin for a while after a
 parallel region, and on a 2-core machine round-robin interleaving would make
@@ -33,6 +35,7 @@ class Timing:
     minimum: float
     q1: float
     q3: float
+    p95: float
     repeats: int
     number: int
 
@@ -76,11 +79,14 @@ def measure(fn, *, budget_s=0.2, min_repeats=5, max_repeats=100_000, min_batch_s
         q1, _, q3 = statistics.quantiles(samples, n=4)
     else:
         q1, q3 = samples[0], samples[-1]
+    # "inclusive" keeps the percentile within the samples when there are few.
+    p95 = statistics.quantiles(samples, n=20, method="inclusive")[-1] if len(samples) >= 2 else samples[0]
     return Timing(
         median=statistics.median(samples),
         minimum=samples[0],
         q1=q1,
         q3=q3,
+        p95=p95,
         repeats=repeats,
         number=number,
     )

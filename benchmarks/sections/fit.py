@@ -24,6 +24,9 @@ import warnings
 
 import numpy as np
 
+from _report import heading
+from _timer import format_seconds
+
 ACTIVATIONS = ("relu", "logistic")
 HIDDEN = 100
 
@@ -97,8 +100,6 @@ def _torch_fit(torch, X, y, X_test, params0_layers, activation, max_iter, seed, 
 
 def run(ctx):
     """The section runner called by ``benchmarks/run.py``."""
-    from run import format_seconds, heading
-
     try:
         from sklearn.neural_network import MLPClassifier as SklearnMLPClassifier
     except ImportError:

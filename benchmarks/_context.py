@@ -1,0 +1,83 @@
+"""What every section receives: the modules under test, the options, and the results so far.
+
+A section is a function ``run(ctx)`` (see ``benchmarks/sections/``).  It times
+through ``ctx.time``, stores each timing with ``ctx.record`` (one JSON record
+per case and implementation) and its summary in ``ctx.sections[name]``, which
+the performance goals (``_targets.py``) and the chart read after the run.
+"""
+
+import os
+import sys
+
+import numpy as np
+
+from _peers import import_scipy_special, import_torch
+from _timer import measure
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+
+
+def import_fastnn():
+    """Import fastnn; when it is not installed, try the repository root (in-place build).
+
+    Only a missing package triggers the fallback: an installed fastnn that
+    fails to import is reported as it is, not masked by the source tree.
+    """
+    try:
+        import fastnn
+    except ModuleNotFoundError as exc:
+        if exc.name != "fastnn":
+            raise
+        sys.path.insert(0, REPO)
+        try:
+            import fastnn
+        except ImportError as exc:
+            sys.exit(
+                f"cannot import fastnn ({exc}).\n"
+                "Install it (pip install .) or build it in place "
+                "(python setup.py build_ext --inplace) first."
+            )
+    return fastnn
+
+
+class Context:
+    """Everything a section needs: the modules, the options, and the results."""
+
+    def __init__(self, args):
+        self.args = args
+        self.fastnn = import_fastnn()
+        self.torch = None if args.no_torch else import_torch()
+        self.special = import_scipy_special()
+        self.threads = args.threads
+        self.max_threads = max(args.threads)
+        self.budget = args.budget if args.budget is not None else (0.05 if args.quick else 0.2)
+        self.records = []  # one dict per timed (case, implementation)
+        self.sections = {}  # per-section summaries, for the targets and JSON
+        self.rng = np.random.default_rng(12345)
+
+    def set_threads(self, n):
+        """Give fastnn and PyTorch the same number of threads."""
+        self.fastnn.set_num_threads(n)
+        if self.torch is not None:
+            self.torch.set_num_threads(n)
+
+    def time(self, fn, **kwargs):
+        """:func:`_timer.measure` with the run's budget and repeats."""
+        kwargs.setdefault("budget_s", self.budget)
+        kwargs.setdefault("min_repeats", 3 if self.args.quick else 5)
+        return measure(fn, **kwargs)
+
+    def record(self, section, impl, timing, **fields):
+        """Keep one timing for the JSON, labelled by its section, implementation and case."""
+        entry = {"section": section, "impl": impl, **fields, **timing.as_dict()}
+        self.records.append(entry)
+        return entry
+
+    def find(self, section, impl, **fields):
+        """Median of the record matching every field, or None."""
+        for entry in self.records:
+            if entry["section"] == section and entry["impl"] == impl:
+                if all(entry.get(k) == v for k, v in fields.items()):
+                    return entry["median"]
+        return None

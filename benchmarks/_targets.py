@@ -1,0 +1,230 @@
+"""fastnn's performance goals, each checked against figures measured in the same run.
+
+Every goal is a ratio of two medians timed in this run at the same thread
+count: against PyTorch, the fastest peer; against ``np.copyto`` of the same
+array, the physical limit for long rows; against ``np.exp(x, out=)`` for short
+rows; against fastnn's own softmax for the fused cross-entropy; and 1 thread
+against 2.  A goal reports its **worst** case over the rows it covers, with
+PASS or MISS, or says why it could not be checked ("n/a (...)") when the
+section it reads did not run.  A few checks of behaviour follow (results
+agree with NumPy, no thread pool for small inputs, no transposed copy, the
+float32 exp's accuracy).
+
+``evaluate(ctx, exp_result)`` returns a list of (goal, measured, verdict).
+"""
+
+from _cases import shapes_for, shape_label
+from _peers import KERNELS
+
+TORCH_SPEEDUP = 1.25  # every kernel, every shape, dtype and thread count
+COPY_LIMIT = {1: 2.0, 2: 1.3}  # float32 softmax/log_softmax(out=) time / np.copyto time, by threads
+COPY_SHAPES = ["4096x1000", "64x50000"]
+XENT_OVER_SOFTMAX = 1.15  # fused loss + gradient time / softmax time
+SHORT_ROW_OVER_EXP = 1.5  # softmax(out=) time / np.exp(x, out=) time, rows of <= 16 classes
+TWO_THREAD_SPEEDUP = 1.8  # 1-thread time / 2-thread time on the large shapes
+LOADED_OVER_QUIET = 1.0  # loaded 2-thread median / quiet 1-thread median
+FIT_SPEEDUP = 1.5  # scikit-learn fit time / fastnn fit time
+
+
+def _verdict(ok):
+    return "PASS" if ok else "MISS"
+
+
+def _case(entry):
+    return f"{entry['shape']} {entry['dtype']} {entry['threads']} thr"
+
+
+def _torch_goals(ctx, have_kernels):
+    goals = []
+    for name in KERNELS:
+        label = f"{name} >= {TORCH_SPEEDUP}x PyTorch (every shape, dtype, thread count)"
+        if not have_kernels:
+            goals.append((label, "-", "n/a (kernels section not run)"))
+            continue
+        if ctx.torch is None:
+            goals.append((label, "-", "n/a (torch not installed)"))
+            continue
+        labels = {shape_label(s) for s in shapes_for(name)}
+        worst = None
+        for entry in ctx.records:
+            if (entry["section"], entry["impl"], entry.get("kernel")) != ("kernels", "fastnn", name):
+                continue
+            if entry["shape"] not in labels:
+                continue
+            key = {k: entry[k] for k in ("kernel", "shape", "dtype", "threads")}
+            torch_time = ctx.find("kernels", "torch", **key)
+            if torch_time is None:
+                continue
+            ratio = torch_time / entry["median"]
+            if worst is None or ratio < worst[0]:
+                worst = (ratio, _case(entry))
+        if worst is None:
+            goals.append((label, "-", "n/a (not measured)"))
+        else:
+            goals.append((label, f"worst {worst[0]:.2f}x ({worst[1]})", _verdict(worst[0] >= TORCH_SPEEDUP)))
+    return goals
+
+
+def _copy_goals(ctx):
+    goals = []
+    bandwidth = ctx.sections.get("bandwidth")
+    for kernel in ("softmax", "log_softmax"):
+        for threads, limit in COPY_LIMIT.items():
+            label = (f"float32 {kernel}(out=) <= {limit}x np.copyto time, {threads} thr "
+                     f"({', '.join(COPY_SHAPES)})")
+            if not bandwidth:
+                goals.append((label, "-", "n/a (bandwidth section not run)"))
+                continue
+            rows = [r for r in bandwidth["long_rows"] if r["shape"] in COPY_SHAPES and r["threads"] == threads]
+            if not rows:
+                goals.append((label, "-", f"n/a (not measured on {threads} thr)"))
+                continue
+            ratios = [(r[f"{kernel}(out=)"]["median"] / r["np.copyto"]["median"], r["shape"]) for r in rows]
+            worst = max(ratios)
+            goals.append((label, f"worst {worst[0]:.2f}x ({worst[1]})", _verdict(worst[0] <= limit)))
+    return goals
+
+
+def _xent_goal(ctx, have_kernels):
+    label = f"softmax_cross_entropy (loss + grad) <= {XENT_OVER_SOFTMAX}x softmax time"
+    if not have_kernels:
+        return label, "-", "n/a (kernels section not run)"
+    worst = None
+    for entry in ctx.records:
+        if (entry["section"], entry["impl"], entry.get("kernel")) != ("kernels", "fastnn", "softmax_cross_entropy"):
+            continue
+        softmax = ctx.find("kernels", "fastnn", kernel="softmax", shape=entry["shape"], dtype=entry["dtype"],
+                           threads=entry["threads"])
+        if softmax is None:
+            continue
+        ratio = entry["median"] / softmax
+        if worst is None or ratio > worst[0]:
+            worst = (ratio, _case(entry))
+    if worst is None:
+        return label, "-", "n/a (needs softmax and softmax_cross_entropy in the kernels section)"
+    return label, f"worst {worst[0]:.2f}x ({worst[1]})", _verdict(worst[0] <= XENT_OVER_SOFTMAX)
+
+
+def _short_row_goal(ctx):
+    label = f"softmax(out=), rows of <= 16 classes, <= {SHORT_ROW_OVER_EXP}x np.exp(x, out=) time"
+    bandwidth = ctx.sections.get("bandwidth")
+    if not bandwidth:
+        return label, "-", "n/a (bandwidth section not run)"
+    worst = max(bandwidth["short_rows"], key=lambda r: r["out_over_exp"])
+    return label, f"worst {worst['out_over_exp']:.2f}x ({_case(worst)})", _verdict(
+        worst["out_over_exp"] <= SHORT_ROW_OVER_EXP
+    )
+
+
+def _threads_goal(ctx):
+    label = f"2 threads >= {TWO_THREAD_SPEEDUP}x faster than 1 (large shapes)"
+    threads = ctx.sections.get("threads")
+    measured = [r for r in (threads or {}).get("speedups", []) if r["fastnn"]]
+    if not measured:
+        return label, "-", "n/a (needs the kernels and threads sections, --threads 1,2)"
+    worst = min(measured, key=lambda r: r["fastnn"])
+    return (label, f"worst {worst['fastnn']:.2f}x ({worst['kernel']} {worst['shape']} {worst['dtype']})",
+            _verdict(worst["fastnn"] >= TWO_THREAD_SPEEDUP))
+
+
+def _contention_goal(ctx):
+    label = "one competing process: 2-thread median <= quiet 1-thread median"
+    contention = ctx.sections.get("contention")
+    if not contention:
+        return label, "-", "n/a (run with --sections contention)"
+    rows = [r for r in contention["rows"] if r["impl"] == "fastnn"]
+    worst = max(rows, key=lambda r: r["loaded2_over_quiet1"])
+    return (
+        label,
+        f"worst {worst['loaded2_over_quiet1']:.2f}x ({worst['kernel']} {contention['shape']}; loaded 2-thread "
+        f"p95 {worst['loaded_2']['p95'] / worst['quiet_1']['median']:.2f}x the quiet 1-thread median)",
+        _verdict(worst["loaded2_over_quiet1"] <= LOADED_OVER_QUIET),
+    )
+
+
+def _fit_goal(ctx):
+    label = f"MLPClassifier.fit >= {FIT_SPEEDUP}x scikit-learn's"
+    fit = ctx.sections.get("fit")
+    if not fit or not fit.get("rows"):
+        reason = fit.get("skipped") if fit else "run with --sections fit"
+        return label, "-", f"n/a ({reason})"
+    worst = min(fit["rows"], key=lambda r: r["sklearn"] / r["fastnn"])
+    return (
+        label,
+        f"worst {worst['sklearn'] / worst['fastnn']:.2f}x ({worst['data']} {worst['activation']} "
+        f"{worst['dtype']} {worst['threads']} thr)",
+        _verdict(worst["sklearn"] / worst["fastnn"] >= FIT_SPEEDUP),
+    )
+
+
+def _checks(ctx, exp_result):
+    """Behaviour rather than speed: agreement, no pool for small inputs, no copy, exp accuracy."""
+    checks = []
+    checked = [r for r in ctx.records if "agrees" in r]
+    if checked:
+        mismatches = sorted({f"{r['kernel']}/{r['impl']}" for r in checked if r["agrees"] is False})
+        cases = {(r["kernel"], r["shape"], r["dtype"]) for r in checked}
+        checks.append(("every implementation agrees with NumPy in float64",
+                       ", ".join(mismatches) or f"{len(cases)} cases checked", _verdict(not mismatches)))
+
+    threads = ctx.sections.get("threads")
+    pool = threads and threads.get("pool")
+    label = "no thread pool started for small inputs"
+    if pool and "error" not in pool:
+        started_small = pool["after_small"] > pool["before"]
+        started_large = pool["after_large"] > pool["after_small"]
+        measured = f"{pool['before']} -> {pool['after_small']} threads on small calls"
+        if started_small:
+            verdict = "MISS"
+        elif started_large:
+            verdict = "PASS"
+            measured += f" (-> {pool['after_large']} on a large one)"
+        elif not ctx.fastnn.show_config(mode="dicts").get("openmp", True):
+            verdict = "PASS"
+            measured += " (built without OpenMP)"
+        else:
+            verdict = "n/a (no pool seen even for a large call)"
+        checks.append((label, measured, verdict))
+    else:
+        reason = ("threads section not run" if not threads else "no /proc to count threads" if pool is None
+                  else f"probe failed: {pool['error']}")
+        checks.append((label, "-", f"n/a ({reason})"))
+
+    axis0 = ctx.sections.get("axis0")
+    label = "axis-0 softmax makes no transposed copy"
+    if axis0:
+        worst = max(axis0, key=lambda r: r["extra_bytes"] / r["input_bytes"])
+        checks.append((
+            label,
+            f"peak extra NumPy allocation {worst['extra_bytes'] / 1e6:.1f} MB for a "
+            f"{worst['input_bytes'] / 1e6:.1f} MB input",
+            _verdict(worst["extra_bytes"] < 0.5 * worst["input_bytes"]),
+        ))
+    else:
+        checks.append((label, "-", "n/a (axis0 section not run)"))
+
+    if exp_result is not None:
+        checks.append((
+            "float32 exp within 2 ulp (all 2^32 inputs)" if exp_result["stride"] == 1 else
+            f"float32 exp within 2 ulp (every {exp_result['stride']}th input)",
+            f"max {exp_result['max_ulp']} ulp, {exp_result['special_mismatches']} inf/NaN/zero mismatches",
+            _verdict(exp_result["max_ulp"] <= 2 and exp_result["special_mismatches"] == 0),
+        ))
+    else:
+        checks.append(("float32 exp within 2 ulp", "-", "n/a (run with --exp-sweep)"))
+    return checks
+
+
+def evaluate(ctx, exp_result=None):
+    """List of (goal, measured, verdict) tuples; verdict PASS, MISS or "n/a (...)"."""
+    have_kernels = any(r["section"] == "kernels" for r in ctx.records)
+    return [
+        *_torch_goals(ctx, have_kernels),
+        *_copy_goals(ctx),
+        _xent_goal(ctx, have_kernels),
+        _short_row_goal(ctx),
+        _threads_goal(ctx),
+        _contention_goal(ctx),
+        _fit_goal(ctx),
+        *_checks(ctx, exp_result),
+    ]

@@ -1,0 +1,121 @@
+"""Against the limit: long rows against np.copyto, short rows against np.exp(x, out=).
+
+A softmax must read its input and write its output at least once, so on long
+rows ``np.copyto`` of the same array is the fastest it could possibly run.  On
+short rows (C <= 16) the exponentials dominate, and ``np.exp(x, out=)`` on the
+same array is the bar.  fastnn is timed both writing into a preallocated
+array (``out=``, as the copy and ``np.exp(out=)`` do; the goals use this
+figure) and allocating its result; every figure at each thread count of
+``--threads``, the limit included, so that every ratio compares figures of
+the same conditions.
+"""
+
+import numpy as np
+
+from _cases import DTYPES, dtype_name, shape_label
+from _report import heading
+from _timer import format_seconds
+
+# Float32 long rows: 16 MB (fits the last-level cache of many CPUs), 13 MB in
+# long rows, and 66 MB (does not fit).
+LONG_SHAPES = [(4096, 1000), (64, 50_000), (16384, 1000)]
+# Rows of 16 classes or fewer: one call, a few rows, and many rows.
+SHORT_SHAPES = [(1, 10), (128, 10), (100_000, 10)]
+
+
+def _long_rows(ctx):
+    heading(
+        "against the limit, long rows: float32 softmax and log_softmax vs np.copyto",
+        "Bytes moved = one read + one write of the array. '(out=)' writes into a preallocated array, like "
+        "np.copyto does, and is the figure the goals use; the plain calls also allocate their result. "
+        "fraction = copy time / kernel time (its share of the copy's bandwidth); x copy = its reciprocal.",
+    )
+    print(f"{'shape':>11} {'MB':>6} {'thr':>3} {'impl':>19} {'time':>9} {'GB/s':>7} {'fraction':>9} {'x copy':>7}")
+    summary = []
+    for shape in LONG_SHAPES:
+        x = ctx.rng.standard_normal(shape).astype(np.float32)
+        dst = np.empty_like(x)
+        out = np.empty_like(x)
+        impls = {
+            "np.copyto": lambda: np.copyto(dst, x),
+            "softmax(out=)": lambda: ctx.fastnn.softmax(x, out=out),
+            "softmax": lambda: ctx.fastnn.softmax(x),
+            "log_softmax(out=)": lambda: ctx.fastnn.log_softmax(x, out=out),
+            "log_softmax": lambda: ctx.fastnn.log_softmax(x),
+        }
+        if ctx.torch is not None:
+            t = ctx.torch.from_numpy(x)
+            impls["torch.softmax"] = lambda: ctx.torch.softmax(t, dim=-1)
+            impls["torch.log_softmax"] = lambda: ctx.torch.log_softmax(t, dim=-1)
+        nbytes = 2 * x.nbytes
+        for threads in ctx.threads:
+            ctx.set_threads(threads)
+            copy_time = None
+            row = {"shape": shape_label(shape), "threads": threads, "bytes": nbytes}
+            for impl, fn in impls.items():
+                timing = ctx.time(fn)
+                ctx.record("bandwidth", impl, timing, shape=shape_label(shape), dtype="float32", threads=threads,
+                           bytes=nbytes)
+                if copy_time is None:
+                    copy_time = timing.median
+                fraction = copy_time / timing.median
+                row[impl] = {"median": timing.median, "gbps": nbytes / timing.median / 1e9, "fraction": fraction}
+                print(
+                    f"{shape_label(shape):>11} {x.nbytes / 1e6:>6.0f} {threads:>3} {impl:>19} "
+                    f"{format_seconds(timing.median):>9} {nbytes / timing.median / 1e9:>7.1f} {fraction:>9.2f} "
+                    f"{1 / fraction:>6.2f}x",
+                    flush=True,
+                )
+            summary.append(row)
+    return summary
+
+
+def _short_rows(ctx):
+    heading(
+        "against the limit, short rows: softmax vs np.exp(x, out=) on the same array",
+        "x exp = the call's time over np.exp(x, out=)'s: how much the maximum, the sum and the division "
+        "cost on top of the exponentials, argument checking included.",
+    )
+    print(f"{'shape':>11} {'dtype':>7} {'thr':>3} {'np.exp(out=)':>12} {'softmax(out=)':>13} {'x exp':>6} "
+          f"{'softmax':>9} {'x exp':>6}")
+    summary = []
+    for shape in SHORT_SHAPES:
+        for dtype in DTYPES:
+            x = (3 * ctx.rng.standard_normal(shape)).astype(dtype)
+            out = np.empty_like(x)
+            impls = {
+                "np.exp(out=)": lambda: np.exp(x, out=out),
+                "softmax(out=)": lambda: ctx.fastnn.softmax(x, out=out),
+                "softmax": lambda: ctx.fastnn.softmax(x),
+            }
+            for threads in ctx.threads:
+                ctx.set_threads(threads)
+                medians = {}
+                for impl, fn in impls.items():
+                    timing = ctx.time(fn)
+                    ctx.record("bandwidth", impl, timing, shape=shape_label(shape), dtype=dtype_name(dtype),
+                               threads=threads, bytes=2 * x.nbytes)
+                    medians[impl] = timing.median
+                exp_time = medians["np.exp(out=)"]
+                summary.append({
+                    "shape": shape_label(shape),
+                    "dtype": dtype_name(dtype),
+                    "threads": threads,
+                    **medians,
+                    "out_over_exp": medians["softmax(out=)"] / exp_time,
+                    "alloc_over_exp": medians["softmax"] / exp_time,
+                })
+                print(
+                    f"{shape_label(shape):>11} {dtype_name(dtype):>7} {threads:>3} {format_seconds(exp_time):>12} "
+                    f"{format_seconds(medians['softmax(out=)']):>13} {medians['softmax(out=)'] / exp_time:>5.2f}x "
+                    f"{format_seconds(medians['softmax']):>9} {medians['softmax'] / exp_time:>5.2f}x",
+                    flush=True,
+                )
+    return summary
+
+
+def run(ctx):
+    long_rows = _long_rows(ctx)
+    short_rows = _short_rows(ctx)
+    ctx.set_threads(ctx.max_threads)
+    ctx.sections["bandwidth"] = {"long_rows": long_rows, "short_rows": short_rows}

@@ -54,6 +54,7 @@ SECTIONS = {
     "mlp": DEFAULT,
     "contention": WHEN_NAMED,  # loads the machine on purpose
     "fit": WHEN_NAMED,  # minutes on the full data
+    "dask_fit": WHEN_NAMED,  # starts local clusters of worker processes
 }
 DEFAULT_SECTIONS = [name for name, when in SECTIONS.items() if when == DEFAULT]
 

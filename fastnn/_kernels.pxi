@@ -20,7 +20,7 @@
 
 cimport numpy as cnp
 from cython.parallel cimport parallel, prange
-from libc.math cimport log1p
+from libc.math cimport NAN, log1p
 from libc.stdint cimport int64_t
 from libc.stdlib cimport free, malloc
 from libc.string cimport memset
@@ -391,8 +391,15 @@ cdef inline void max_sum_block(const floating *x, Py_ssize_t rows, Py_ssize_t C,
         s = span_exp_sum_less_one(x + i * C, m, C)
         # A nan sum (a nan, +inf or only -inf in the row) is rare: only then
         # is the row scanned again, for the nan that np.max would return.
-        max_out[i] = m if s == s else span_nan_max(x + i * C, C, 1, m)
-        sum_out[i] = s
+        # Such a sum is always the same nan: the sign of the nan the
+        # additions produce depends on their order, which differs between
+        # the serial and the parallel build of the same loop.
+        if s == s:
+            max_out[i] = m
+            sum_out[i] = s
+        else:
+            max_out[i] = span_nan_max(x + i * C, C, 1, m)
+            sum_out[i] = NAN
 
 
 cdef inline bint use_streaming_stores(Py_ssize_t n_rows, Py_ssize_t C,

@@ -321,7 +321,7 @@ FNN_NOINLINE static double FNN_FN(fnn_bce_span)(const FNN_T *z, const FNN_T *t, 
  * max_out[c] and sum_out[c] receive each column's max and its sum of exps
  * less one (see fnn_sum_less_one).  FNN_MAX_SUM writes only those two, and
  * not out (which may be NULL); its max is np.max's, nan for a column that
- * holds a nan (see fnn_nan_max). */
+ * holds a nan (see fnn_nan_max), and a nan sum is always the same nan. */
 static inline void FNN_FN(fnn_softmax_columns)(const FNN_T *x, FNN_T *out, ptrdiff_t K,
                                                ptrdiff_t stride, ptrdiff_t w, int mode,
                                                FNN_T *max_out, double *sum_out)
@@ -394,7 +394,10 @@ static inline void FNN_FN(fnn_softmax_columns)(const FNN_T *x, FNN_T *out, ptrdi
             for (ptrdiff_t c = 0; c < w; c++) {
                 double sum = (ones[c] - 1.0) + s[c];
                 max_out[c] = sum == sum ? m[c] : FNN_FN(fnn_nan_max)(x + c, K, stride, m[c]);
-                sum_out[c] = sum;
+                /* One nan for every such column: the sign a nan sum picks up
+                 * depends on the order of the additions, which differs
+                 * between vectorised builds of the same loop. */
+                sum_out[c] = sum == sum ? sum : (double)NAN;
             }
             return;
         }

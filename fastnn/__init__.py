@@ -1,8 +1,8 @@
 """fastnn: fast, numerically careful building blocks for neural-network classifiers.
 
 Compiled kernels (float32 and float64, GIL released, OpenMP for large
-inputs) for the softmax, log-softmax, sigmoid and a fused softmax
-cross-entropy, with a NumPy-style API.
+inputs) for the softmax, log-softmax, log-sum-exp, sigmoid and a fused
+softmax cross-entropy, with a NumPy-style API.
 
 Examples
 --------
@@ -24,6 +24,7 @@ del _find_kernels
 from ._config import get_num_threads, set_num_threads, show_config
 from .activations import log_softmax, sigmoid, sigmoid_backward, sigmoid_grad, softmax
 from .losses import sigmoid_binary_cross_entropy, softmax_cross_entropy
+from .reductions import logsumexp
 from .mlp import MLP, forward_backward_prop, num_params
 from .gradcheck import GradientCheckError, gradcheck
 from . import datasets
@@ -45,6 +46,7 @@ def __dir__():
 __all__ = [
     "softmax",
     "log_softmax",
+    "logsumexp",
     "sigmoid",
     "sigmoid_grad",
     "sigmoid_backward",

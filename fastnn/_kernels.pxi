@@ -20,7 +20,7 @@
 
 cimport numpy as cnp
 from cython.parallel cimport parallel, prange
-from libc.math cimport log1p
+from libc.math cimport NAN, log1p
 from libc.stdint cimport int64_t
 from libc.stdlib cimport free, malloc
 from libc.string cimport memset
@@ -47,9 +47,12 @@ cdef extern from "_vecmath.h" nogil:
     int FNN_SOFTMAX
     int FNN_LOG_SOFTMAX
     int FNN_EXP_SHIFTED
+    int FNN_MAX_SUM
 
     float fnn_max_f32(const float *x, Py_ssize_t n)
     double fnn_max_f64(const double *x, Py_ssize_t n)
+    float fnn_nan_max_f32(const float *x, Py_ssize_t n, Py_ssize_t stride, float m)
+    double fnn_nan_max_f64(const double *x, Py_ssize_t n, Py_ssize_t stride, double m)
     double fnn_exp_store_sum_f32(const float *x, float shift, float *out, Py_ssize_t n)
     double fnn_exp_store_sum_f64(const double *x, double shift, double *out, Py_ssize_t n)
     double fnn_exp_store_sum_less_one_f32(const float *x, float shift, float *out, Py_ssize_t n)
@@ -133,6 +136,15 @@ cdef inline floating span_max(const floating *x, Py_ssize_t n) noexcept nogil:
         return fnn_max_f32(x, n)
     else:
         return fnn_max_f64(x, n)
+
+
+cdef inline floating span_nan_max(const floating *x, Py_ssize_t n, Py_ssize_t stride,
+                                   floating m) noexcept nogil:
+    # For a span whose sum of exps is nan: nan if it holds one, else m.
+    if floating is float:
+        return fnn_nan_max_f32(x, n, stride, m)
+    else:
+        return fnn_nan_max_f64(x, n, stride, m)
 
 
 cdef inline double span_exp_store_sum(const floating *x, floating shift, floating *out,
@@ -268,6 +280,15 @@ cdef inline void softmax_columns(const floating *x, floating *out, Py_ssize_t K,
         fnn_softmax_columns_f64(x, out, K, stride, width, mode, NULL, NULL)
 
 
+cdef inline void max_sum_columns(const floating *x, Py_ssize_t K, Py_ssize_t stride,
+                                 Py_ssize_t width, floating *max_out,
+                                 double *sum_out) noexcept nogil:
+    if floating is float:
+        fnn_softmax_columns_f32(x, NULL, K, stride, width, FNN_MAX_SUM, max_out, sum_out)
+    else:
+        fnn_softmax_columns_f64(x, NULL, K, stride, width, FNN_MAX_SUM, max_out, sum_out)
+
+
 cdef inline void softmax_short_rows(const floating *x, floating *out, Py_ssize_t rows, Py_ssize_t C,
                                     int mode, floating *max_out, double *sum_out) noexcept nogil:
     if floating is float:
@@ -353,6 +374,32 @@ cdef inline void softmax_block(const floating *x, floating *out, Py_ssize_t rows
     else:
         for i in range(rows):
             softmax_row(x + i * C, out + i * C, C)
+
+
+cdef inline void max_sum_block(const floating *x, Py_ssize_t rows, Py_ssize_t C,
+                               floating *max_out, double *sum_out) noexcept nogil:
+    # Each row's maximum and its sum of exp(x - max) less one, which the
+    # caller turns into max + log1p(sum less one); nothing else is written.
+    cdef Py_ssize_t i
+    cdef floating m
+    cdef double s
+    if C <= FNN_SHORT_ROW:
+        softmax_short_rows(x, <floating *>NULL, rows, C, FNN_MAX_SUM, max_out, sum_out)
+        return
+    for i in range(rows):
+        m = span_max(x + i * C, C)
+        s = span_exp_sum_less_one(x + i * C, m, C)
+        # A nan sum (a nan, +inf or only -inf in the row) is rare: only then
+        # is the row scanned again, for the nan that np.max would return.
+        # Such a sum is always the same nan: the sign of the nan the
+        # additions produce depends on their order, which differs between
+        # the serial and the parallel build of the same loop.
+        if s == s:
+            max_out[i] = m
+            sum_out[i] = s
+        else:
+            max_out[i] = span_nan_max(x + i * C, C, 1, m)
+            sum_out[i] = NAN
 
 
 cdef inline bint use_streaming_stores(Py_ssize_t n_rows, Py_ssize_t C,
@@ -531,6 +578,61 @@ def softmax_axis(const floating[:, :, ::1] x,   # IN (outer, K, inner), K >= 1
             c0 = (item % n_blocks) * width
             softmax_columns(&x[o, 0, c0], &out[o, 0, c0], K, inner,
                             min(width, inner - c0), mode)
+
+
+def max_sum_rows(const floating[:, ::1] x,   # IN (N, C), C >= 1
+                 floating[::1] max_out,      # OUT (N,) each row's maximum
+                 double[::1] sum_out,        # OUT (N,) sum of exp(x - max) less one
+                 int n_threads):
+    """Maximum and sum of exps less one of every row of a C-contiguous matrix.
+
+    The maximum is np.max's (nan for a row holding a nan); the sum is nan
+    for a row holding a nan or +inf, or only -inf.
+    """
+    cdef Py_ssize_t n_rows = x.shape[0], C = x.shape[1]
+    cdef Py_ssize_t block = rows_per_block(C)
+    cdef Py_ssize_t n_blocks = (n_rows + block - 1) // block
+    cdef Py_ssize_t b, start
+    if n_rows == 0:
+        return
+    if n_threads <= 1:
+        with nogil:
+            for b in range(n_blocks):
+                start = b * block
+                max_sum_block(&x[start, 0], min(block, n_rows - start), C, &max_out[start],
+                              &sum_out[start])
+    else:
+        for b in prange(n_blocks, nogil=True, schedule="guided", num_threads=n_threads):
+            start = b * block
+            max_sum_block(&x[start, 0], min(block, n_rows - start), C, &max_out[start],
+                          &sum_out[start])
+
+
+def max_sum_axis(const floating[:, :, ::1] x,   # IN (outer, K, inner), K >= 1
+                 floating[:, ::1] max_out,      # OUT (outer, inner) maxima along axis 1
+                 double[:, ::1] sum_out,        # OUT (outer, inner) sums of exps less one
+                 int n_threads):
+    """max_sum_rows along axis 1 of a C-contiguous 3-D array, in column blocks."""
+    cdef Py_ssize_t outer = x.shape[0], K = x.shape[1], inner = x.shape[2]
+    cdef Py_ssize_t width = COLUMN_BLOCK_BYTES // sizeof(floating)
+    cdef Py_ssize_t n_blocks = (inner + width - 1) // width
+    cdef Py_ssize_t item, o, c0
+    if outer == 0 or inner == 0:
+        return
+    if n_threads <= 1:
+        with nogil:
+            for item in range(outer * n_blocks):
+                o = item // n_blocks
+                c0 = (item % n_blocks) * width
+                max_sum_columns(&x[o, 0, c0], K, inner, min(width, inner - c0),
+                                &max_out[o, c0], &sum_out[o, c0])
+    else:
+        for item in prange(outer * n_blocks, nogil=True, schedule="guided",
+                           num_threads=n_threads):
+            o = item // n_blocks
+            c0 = (item % n_blocks) * width
+            max_sum_columns(&x[o, 0, c0], K, inner, min(width, inner - c0),
+                            &max_out[o, c0], &sum_out[o, c0])
 
 
 cdef void elementwise(int op,

@@ -25,6 +25,18 @@ def softmax_axis(
     log_output: bool,
     n_threads: int,
 ) -> None: ...
+def max_sum_rows(
+    x: _Float,  # const floating[:, ::1], (N, C), C >= 1
+    max_out: _Float,  # floating[::1], (N,)
+    sum_out: NDArray[np.float64],  # double[::1], (N,) sums of exp(x - max) less one
+    n_threads: int,
+) -> None: ...
+def max_sum_axis(
+    x: _Float,  # const floating[:, :, ::1], (outer, K, inner), K >= 1
+    max_out: _Float,  # floating[:, ::1], (outer, inner)
+    sum_out: NDArray[np.float64],  # double[:, ::1], (outer, inner)
+    n_threads: int,
+) -> None: ...
 def exp(x: _Float, out: _Float, n_threads: int = 1) -> None: ...  # floating[::1]
 def sigmoid(x: _Float, out: _Float, n_threads: int) -> None: ...  # floating[::1]
 def sigmoid_grad(s: _Float, out: _Float, n_threads: int) -> None: ...  # floating[::1]

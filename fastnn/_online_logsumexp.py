@@ -25,7 +25,13 @@ A block with no entries (all masked, or empty) has maximum ``-inf`` and
 contributes nothing.
 """
 
+import math
+
 import numpy as np
+
+from . import _dispatch
+from ._config import run_kernel, threads_for
+from ._validation import contiguous_order
 
 __all__ = ["block_max_sum", "merge_max_sum", "log_sum_exp"]
 
@@ -33,10 +39,14 @@ __all__ = ["block_max_sum", "merge_max_sum", "log_sum_exp"]
 def block_max_sum(x, axis, where=None):
     """Maximum and sum of exps less one of ``x`` along ``axis``.
 
+    Runs on the compiled max-and-sum kernels; ``_reference.max_sum_less_one``
+    is its NumPy twin.  Nothing is validated: this is the trusted path.
+
     Parameters
     ----------
     x : ndarray of float32 or float64
-        One block of the rows.
+        One block of the rows, in any memory layout (C, Fortran or strided;
+        a strided block is copied).  float16 is computed in float32.
     axis : int
         The axis of the rows (normalised, non-negative).
     where : ndarray of bool, optional
@@ -45,34 +55,65 @@ def block_max_sum(x, axis, where=None):
     Returns
     -------
     m : ndarray of x.dtype
-        The maximum along ``axis`` (kept as a length-1 axis); ``-inf`` where
-        no entry takes part.
+        The maximum along ``axis`` (kept as a length-1 axis), as np.max
+        gives it; ``-inf`` where no entry takes part.
     s_less_one : ndarray of float64
         ``sum(exp(x - m)) - 1`` along ``axis`` (kept), accumulated without
-        the maximum's own term; ``-1`` where no entry takes part.
+        the maximum's own term; ``-1`` where no entry takes part, ``nan``
+        where the entries taking part hold a ``nan``, a ``+inf``, or only
+        ``-inf``.
     """
+    dtype = x.dtype
+    if dtype.kind != "f":
+        raise TypeError(f"block_max_sum: x must be a float array, got dtype {dtype}")
+    if dtype != np.float32 and dtype != np.float64:
+        # float16, or a non-native byte order: the kernels take native
+        # float32 and float64; the maximum is one of x's values, exact in both.
+        x = x.astype(np.float32 if dtype.itemsize <= 4 else np.float64)
     if where is not None:
         x = np.where(where, x, x.dtype.type(-np.inf))
-    if x.shape[axis] == 0:
-        shape = x.shape[:axis] + (1,) + x.shape[axis + 1 :]
-        return np.full(shape, -np.inf, dtype=x.dtype), np.full(shape, -1.0)
-    m = np.max(x, axis=axis, keepdims=True)
-    with np.errstate(invalid="ignore", over="ignore"):
-        terms = np.exp(x - m)
-    # Drop the maximum's own term, exactly 1, from the sum (at one position
-    # only: ties keep their other 1s).
-    first_max = np.argmax(x, axis=axis, keepdims=True)
-    ones = np.take_along_axis(terms, first_max, axis=axis)
-    np.put_along_axis(terms, first_max, 0.0, axis=axis)
-    s_less_one = np.sum(terms, axis=axis, keepdims=True, dtype=np.float64)
-    # A row whose maximum is +inf, nan or -inf (only -inf entries) has a nan
-    # "maximum's term" (inf - inf); its sum is nan, as in the kernels.  Where
-    # nothing takes part at all the sum is 0, so s - 1 = -1.
-    s_less_one = np.where(np.isnan(ones), np.nan, s_less_one)
+    m, s_less_one = _run_max_sum(x, axis)
     if where is not None:
+        # The kernels see an all -inf row there, whose sum is nan.
         nothing = ~np.any(np.broadcast_to(where, x.shape), axis=axis, keepdims=True)
         s_less_one[nothing] = -1.0
-    return m, s_less_one
+    return m.astype(dtype, copy=False), s_less_one
+
+
+def _run_max_sum(x, axis):
+    """The kernels' ``(m, s_less_one)`` along ``axis`` of a float32 or float64
+    ``x``, without copying a C- or Fortran-ordered ``x``."""
+    kept = x.shape[:axis] + (1,) + x.shape[axis + 1 :]
+    if x.shape[axis] == 0:
+        return np.full(kept, -np.inf, dtype=x.dtype), np.full(kept, -1.0)
+    order = contiguous_order(x)
+    if order is None:
+        x, order = np.ascontiguousarray(x), "C"
+    if order == "F":
+        # The transpose of a Fortran-ordered array is C-ordered: same
+        # kernels, mirrored axis, no copy.
+        x, axis = x.T, x.ndim - 1 - axis
+    shape = x.shape
+    outer, length, inner = math.prod(shape[:axis]), shape[axis], math.prod(shape[axis + 1 :])
+    m = np.empty((outer, inner), dtype=x.dtype)
+    s_less_one = np.empty((outer, inner))
+    n_threads = threads_for(x.size)
+    if inner == 1:
+        run_kernel(
+            _dispatch.kernels.max_sum_rows,
+            x.reshape(outer, length), m.reshape(outer), s_less_one.reshape(outer), n_threads,
+        )
+    else:
+        # A non-last axis: reduce down the strided axis with the contiguous
+        # one in the vector lanes, instead of transposing a copy.
+        run_kernel(
+            _dispatch.kernels.max_sum_axis,
+            x.reshape(outer, length, inner), m, s_less_one, n_threads,
+        )
+    if order == "F":
+        kept_t = kept[::-1]
+        return m.reshape(kept_t).T, s_less_one.reshape(kept_t).T
+    return m.reshape(kept), s_less_one.reshape(kept)
 
 
 def merge_max_sum(m1, s1_less_one, m2, s2_less_one):

@@ -11,6 +11,7 @@ import numpy as np
 __all__ = [
     "softmax",
     "log_softmax",
+    "max_sum_less_one",
     "sigmoid",
     "sigmoid_grad",
     "sigmoid_backward",
@@ -56,6 +57,39 @@ def log_softmax(x, axis=-1, where=None):
     if where is not None:
         result = np.where(np.any(where, axis=axis, keepdims=True), result, -np.inf)
     return result
+
+
+def max_sum_less_one(x, axis, where=None):
+    """Maximum and sum of exps less one of ``x`` along ``axis``, kept as a length-1 axis.
+
+    The twin of the compiled max-and-sum pass behind ``fastnn.logsumexp``
+    and ``_online_logsumexp.block_max_sum``: ``m = max(x)`` in ``x``'s dtype
+    and ``s = sum(exp(x - m)) - 1`` in float64, where the maximum's own term,
+    exactly 1, is left out of the sum rather than subtracted from it.
+    Entries outside ``where`` (broadcastable to ``x``) take no part.
+
+    Where nothing takes part (an empty axis, or everything outside
+    ``where``), ``m`` is -inf and ``s`` is -1.  Where the entries that take
+    part hold a nan, a +inf, or only -inf, ``s`` is nan (``m`` is np.max's:
+    nan, +inf or -inf).
+    """
+    x = np.asarray(x)
+    if where is not None:
+        where = np.broadcast_to(np.asarray(where, dtype=bool), x.shape)
+        x = np.where(where, x, x.dtype.type(-np.inf))
+    if x.shape[axis] == 0:
+        kept = x.shape[:axis] + (1,) + x.shape[axis + 1 :]
+        return np.full(kept, -np.inf, dtype=x.dtype), np.full(kept, -1.0)
+    m = np.max(x, axis=axis, keepdims=True)
+    with np.errstate(invalid="ignore", over="ignore"):
+        terms = np.exp(x.astype(np.float64) - m.astype(np.float64))
+    # Drop the maximum's own term (at one position only: ties keep their 1s).
+    np.put_along_axis(terms, np.argmax(x, axis=axis, keepdims=True), 0.0, axis=axis)
+    s_less_one = np.sum(terms, axis=axis, keepdims=True)
+    s_less_one[~np.isfinite(m)] = np.nan
+    if where is not None:
+        s_less_one[~np.any(where, axis=axis, keepdims=True)] = -1.0
+    return m, s_less_one
 
 
 def sigmoid(x):

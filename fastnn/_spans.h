@@ -77,6 +77,19 @@ static inline double FNN_FN(fnn_sum_less_one)(const FNN_T *y, ptrdiff_t n)
     return (count - 1.0) + s;
 }
 
+/* The maximum as np.max gives it, for a span of n entries x[k * stride]
+ * whose sum of exps less one came out nan: nan when the span holds a nan
+ * (which fnn_max and the column kernel's max may pass over), else m, then
+ * +inf or, for a span of only -inf, -inf.  A scalar loop, run only for such
+ * spans. */
+static inline FNN_T FNN_FN(fnn_nan_max)(const FNN_T *x, ptrdiff_t n, ptrdiff_t stride, FNN_T m)
+{
+    for (ptrdiff_t k = 0; k < n; k++)
+        if (x[k * stride] != x[k * stride])
+            return x[k * stride];
+    return m;
+}
+
 /* out[j] = exp(x[j] - shift); returns the sum of out.  out may be x.
  * Summing in a second pass over out (still in cache) is faster than
  * converting to double inside the exp loop. */
@@ -306,7 +319,9 @@ FNN_NOINLINE static double FNN_FN(fnn_bce_span)(const FNN_T *z, const FNN_T *t, 
  * axis while the vector lanes run along the contiguous one, so a non-last
  * axis needs no transposed copy.  out may be x.  For FNN_EXP_SHIFTED,
  * max_out[c] and sum_out[c] receive each column's max and its sum of exps
- * less one (see fnn_sum_less_one). */
+ * less one (see fnn_sum_less_one).  FNN_MAX_SUM writes only those two, and
+ * not out (which may be NULL); its max is np.max's, nan for a column that
+ * holds a nan (see fnn_nan_max), and a nan sum is always the same nan. */
 static inline void FNN_FN(fnn_softmax_columns)(const FNN_T *x, FNN_T *out, ptrdiff_t K,
                                                ptrdiff_t stride, ptrdiff_t w, int mode,
                                                FNN_T *max_out, double *sum_out)
@@ -364,6 +379,7 @@ static inline void FNN_FN(fnn_softmax_columns)(const FNN_T *x, FNN_T *out, ptrdi
             sum_out[c] = (ones[c] - 1.0) + s[c];
         }
     } else {
+        /* The log-softmax, or the statistics alone: sums less one. */
         for (ptrdiff_t k = 0; k < K; k++) {
             const FNN_T *row = x + k * stride;
             FNN_SIMD
@@ -373,6 +389,17 @@ static inline void FNN_FN(fnn_softmax_columns)(const FNN_T *x, FNN_T *out, ptrdi
                 s[c] += e - one;
                 ones[c] += one;
             }
+        }
+        if (mode == FNN_MAX_SUM) {
+            for (ptrdiff_t c = 0; c < w; c++) {
+                double sum = (ones[c] - 1.0) + s[c];
+                max_out[c] = sum == sum ? m[c] : FNN_FN(fnn_nan_max)(x + c, K, stride, m[c]);
+                /* One nan for every such column: the sign a nan sum picks up
+                 * depends on the order of the additions, which differs
+                 * between vectorised builds of the same loop. */
+                sum_out[c] = sum == sum ? sum : (double)NAN;
+            }
+            return;
         }
         FNN_SIMD
         for (ptrdiff_t c = 0; c < w; c++)
@@ -390,7 +417,8 @@ static inline void FNN_FN(fnn_softmax_columns)(const FNN_T *x, FNN_T *out, ptrdi
 /* The column kernel applied to `rows` <= FNN_MAX_COLS short rows of
  * length C <= FNN_SHORT_ROW: a row of 10 classes fills barely one vector,
  * so the block is transposed into a scratch buffer where the vector lanes
- * run across rows instead.  out may be x. */
+ * run across rows instead.  out may be x; with FNN_MAX_SUM it is not
+ * written (and may be NULL). */
 static inline void FNN_FN(fnn_softmax_short_rows)(const FNN_T *x, FNN_T *out, ptrdiff_t rows,
                                                   ptrdiff_t C, int mode, FNN_T *max_out,
                                                   double *sum_out)
@@ -400,6 +428,8 @@ static inline void FNN_FN(fnn_softmax_short_rows)(const FNN_T *x, FNN_T *out, pt
         for (ptrdiff_t c = 0; c < C; c++)
             block[c * rows + i] = x[i * C + c];
     FNN_FN(fnn_softmax_columns)(block, block, C, rows, rows, mode, max_out, sum_out);
+    if (mode == FNN_MAX_SUM)
+        return;
     for (ptrdiff_t i = 0; i < rows; i++)
         for (ptrdiff_t c = 0; c < C; c++)
             out[i * C + c] = block[c * rows + i];

@@ -40,12 +40,27 @@ def reject_masked(x, name, func):
     """Raise for a masked array: np.asarray would drop its mask silently."""
     if isinstance(x, np.ma.MaskedArray):
         hint = (
-            f"; to leave masked entries out of a softmax pass {name}.filled(0) with "
+            f"; to leave masked entries out, pass {name}.filled(0) with "
             f"where=~np.ma.getmaskarray({name})"
-            if func in ("softmax", "log_softmax")
+            if func in ("softmax", "log_softmax", "logsumexp")
             else f"; pass {name}.filled(value) to choose what masked entries hold"
         )
         raise TypeError(f"{func}: {name} is a masked array, whose mask fastnn cannot honour{hint}")
+
+
+def where_mask(where, shape, func):
+    """``where`` checked to be boolean and broadcast to ``shape`` (a view)."""
+    reject_masked(where, "where", func)
+    where = as_array(where, "where", func)
+    if where.dtype != np.bool_:
+        raise TypeError(f"{func}: where must be a boolean array, got dtype {where.dtype}")
+    try:
+        return np.broadcast_to(where, shape)
+    except ValueError:
+        raise ValueError(
+            f"{func}: where has shape {where.shape}, which does not broadcast to x's "
+            f"shape {shape}"
+        ) from None
 
 
 def check_out(out, shape, dtype, func):

@@ -319,10 +319,11 @@ static inline void fnn_scale_stream_f64(const double *src, double factor, double
 #define FNN_MAX_COLS 64
 #define FNN_SHORT_ROW 16
 
-/* What the column kernels write: the softmax, the log-softmax, or the
+/* What the column kernels write: the softmax, the log-softmax, the
  * unnormalised exp(x - max) together with each column's max and sum (the
- * cross-entropy finishes those itself). */
-enum { FNN_SOFTMAX = 0, FNN_LOG_SOFTMAX = 1, FNN_EXP_SHIFTED = 2 };
+ * cross-entropy finishes those itself), or only each column's max and sum
+ * (the log-sum-exp). */
+enum { FNN_SOFTMAX = 0, FNN_LOG_SOFTMAX = 1, FNN_EXP_SHIFTED = 2, FNN_MAX_SUM = 3 };
 
 /* Span loops, instantiated once per element type. */
 #define FNN_T float

@@ -24,13 +24,12 @@ from ._config import (
 )
 from ._typing import FloatArray, IntegerLike
 from ._validation import (
-    as_array,
     as_float_array,
     check_same_shape,
     contiguous_order,
     overlaps_elsewhere,
-    reject_masked,
     result_array,
+    where_mask,
 )
 
 __all__ = ["softmax", "log_softmax", "sigmoid", "sigmoid_grad", "sigmoid_backward"]
@@ -101,17 +100,7 @@ def _softmax_family(x, axis, out, where, log_output, func):
     result = result_array(out, x, func)
     returned = result if out is None else out
     if where is not None:
-        reject_masked(where, "where", func)
-        where = as_array(where, "where", func)
-        if where.dtype != np.bool_:
-            raise TypeError(f"{func}: where must be a boolean array, got dtype {where.dtype}")
-        try:
-            mask = np.broadcast_to(where, x.shape)
-        except ValueError:
-            raise ValueError(
-                f"{func}: where has shape {where.shape}, which does not broadcast to x's "
-                f"shape {x.shape}"
-            ) from None
+        mask = where_mask(where, x.shape, func)
     if x.size == 0:
         return returned
     if where is None:

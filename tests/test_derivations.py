@@ -29,6 +29,19 @@ def test_softmax_jacobian_is_diag_p_minus_p_p_transpose():
     np.testing.assert_allclose(central_jacobian(fastnn.softmax, z), expected, rtol=1e-7, atol=1e-10)
 
 
+@pytest.mark.parametrize("axis", [0, 1])
+def test_log_softmax_is_z_minus_logsumexp(axis):
+    z = np.random.default_rng(3).normal(size=(4, 6)) * 5
+    lse = fastnn.logsumexp(z, axis=axis, keepdims=True)
+    np.testing.assert_allclose(fastnn.log_softmax(z, axis=axis), z - lse, rtol=1e-14, atol=1e-14)
+
+
+def test_logsumexp_gradient_is_the_softmax():
+    z = np.random.default_rng(4).normal(size=7)
+    numerical = central_jacobian(lambda v: np.atleast_1d(fastnn.logsumexp(v)), z)
+    np.testing.assert_allclose(numerical[0], fastnn.softmax(z), rtol=1e-8, atol=1e-11)
+
+
 def test_sigmoid_derivative_identities():
     x = np.linspace(-12.0, 12.0, 97)
     s = fastnn.sigmoid(x)

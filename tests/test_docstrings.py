@@ -17,6 +17,7 @@ MODULES = [
     "fastnn",
     "fastnn.activations",
     "fastnn.losses",
+    "fastnn.reductions",
     "fastnn._config",
     "fastnn.mlp",
     "fastnn.gradcheck",
@@ -42,8 +43,9 @@ def test_docstring_examples_run(name):
             runner.run(test)
     results = runner.summarize(verbose=False)
     assert results.failed == 0, f"{results.failed} docstring example(s) failed in {name}"
-    if name in ("fastnn.activations", "fastnn.losses", "fastnn.mlp", "fastnn.gradcheck",
-                "fastnn.train", "fastnn.dask._chunked", "fastnn.dask._classifier"):
+    if name in ("fastnn.activations", "fastnn.losses", "fastnn.reductions", "fastnn.mlp",
+                "fastnn.gradcheck", "fastnn.train", "fastnn.dask._chunked",
+                "fastnn.dask._classifier"):
         assert results.attempted > 0, f"{name} has no docstring examples"
 
 
@@ -86,6 +88,7 @@ def test_public_api_list_is_complete(public_names):
     for expected in (
         "fastnn.softmax",
         "fastnn.softmax_cross_entropy",
+        "fastnn.logsumexp",
         "fastnn.set_num_threads",
         "fastnn.MLP",
         "fastnn.MLP.loss_and_grad",

@@ -20,6 +20,8 @@ fastnn.log_softmax(x, axis=1.0)  # E: arg-type
 fastnn.softmax(x, out=[0.0, 0.0, 0.0])  # E: arg-type
 fastnn.sigmoid(x, out=x.tolist())  # E: arg-type
 fastnn.softmax(x, -1, None)  # E: call-arg
+fastnn.logsumexp(x, axis=[0, 1])  # E: call-overload
+fastnn.logsumexp(x, 1, True)  # E: call-overload
 fastnn.softmax_cross_entropy(x, labels, reduction=True)  # E: call-overload
 fastnn.softmax_cross_entropy(x, labels, reduction="avg")  # E: call-overload
 fastnn.softmax_cross_entropy(x, labels, ignore_index=1.5)  # E: call-overload

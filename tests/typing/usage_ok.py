@@ -30,6 +30,14 @@ assert_type(fastnn.sigmoid(x, out=x), FloatArray)
 assert_type(fastnn.sigmoid_grad(fastnn.sigmoid(x)), FloatArray)
 assert_type(fastnn.sigmoid_backward(x, fastnn.sigmoid(x), out=x), FloatArray)
 
+# logsumexp: a scalar or an array by default (that depends on x's shape), an
+# array with keepdims or out.
+assert_type(fastnn.logsumexp(x), FloatArray | np.floating)
+assert_type(fastnn.logsumexp(x, axis=(0, 1)), FloatArray | np.floating)
+assert_type(fastnn.logsumexp(x, None, where=x > 0), FloatArray | np.floating)
+assert_type(fastnn.logsumexp(x32, axis=np.int64(0), keepdims=True), FloatArray)
+assert_type(fastnn.logsumexp([[1, 2], [3, 4]], out=np.empty(2)), FloatArray)
+
 # The loss is a scalar for "mean" and "sum", an array for "none".
 loss, grad = fastnn.softmax_cross_entropy(x, labels)
 assert_type(loss, np.floating)

@@ -14,6 +14,7 @@ from numpy.exceptions import AxisError
 from numpy.lib.array_utils import normalize_axis_index
 from numpy.typing import ArrayLike
 
+from ._dask_dispatch import lazy_module
 from ._online_logsumexp import block_max_sum
 from ._typing import FloatArray, IntegerLike
 from ._validation import as_float_array, check_out, is_integer, where_mask
@@ -71,6 +72,9 @@ def _max_sum_over(x, axes):
 
 
 def _logsumexp(x, axis, keepdims, where, out, func):
+    lazy = lazy_module(x, where, out)
+    if lazy is not None:
+        return lazy.logsumexp(x, axis, keepdims=keepdims, where=where, out=out)
     x = as_float_array(x, "x", func)
     axes = _check_axes(axis, x.ndim, func)
     if not isinstance(keepdims, (bool, np.bool_)):

@@ -141,7 +141,7 @@ def test_functions_are_lazy():
     )
     y = da.from_array(np.array([0, 1, 2, 3, 0, 1]), chunks=3)
     results = [
-        fastnn.softmax(x), fastnn.log_softmax(x, axis=0), fastnn.sigmoid(x),
+        fastnn.softmax(x), fastnn.log_softmax(x, axis=0), fastnn.logsumexp(x), fastnn.sigmoid(x),
         fastnn.sigmoid_grad(x), fastnn.sigmoid_backward(x, x),
         *fastnn.softmax_cross_entropy(x, y), *fastnn.sigmoid_binary_cross_entropy(x, x * 0),
     ]
@@ -149,6 +149,35 @@ def test_functions_are_lazy():
     assert all(isinstance(r, da.Array) for r in results)
     dask.compute(*results)
     assert calls
+
+
+@pytest.mark.parametrize("axis", [0, 1, -1, (0, 2), (2, 1), None])
+@pytest.mark.parametrize("keepdims", [False, True])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_chunked_logsumexp_matches_scipy(axis, keepdims, dtype):
+    special = pytest.importorskip("scipy.special")
+    rng = np.random.default_rng(9)
+    x = (rng.normal(size=(7, 9, 5)) * 30).astype(dtype)
+    x[0, 0, 0] = np.inf
+    x[1, :, 0] = -np.inf
+    x[2, 3, 1] = np.nan
+    where = rng.random(x.shape) > 0.3
+    X = da.from_array(x, chunks=(3, 4, 2))
+    result = fastnn.logsumexp(X, axis, keepdims=keepdims)
+    assert isinstance(result, da.Array) and result.dtype == dtype
+    expected = special.logsumexp(x.astype(np.float64), axis=axis, keepdims=keepdims)
+    rtol = 1e-6 if dtype == np.float32 else 1e-14
+    np.testing.assert_allclose(result.compute(), expected, rtol=rtol)
+    masked = fd.logsumexp(X, axis, keepdims=keepdims, where=da.from_array(where, chunks=4))
+    np.testing.assert_allclose(
+        masked.compute(), fastnn.logsumexp(x, axis, keepdims=keepdims, where=where), rtol=rtol
+    )
+
+
+def test_chunked_logsumexp_keeps_a_dominated_tail():
+    x = da.from_array(np.array([[0.0, -40.0, -60.0]]), chunks=(1, 1))
+    assert fd.logsumexp(x)[0].compute() == pytest.approx(np.exp(-40.0) + np.exp(-60.0),
+                                                         rel=1e-14)
 
 
 @pytest.mark.parametrize("func", ["sigmoid", "sigmoid_grad"])

@@ -34,6 +34,7 @@ except ImportError as error:  # pragma: no cover - exercised without dask instal
 from ._classifier import DaskMLPClassifier
 from ._chunked import (
     log_softmax,
+    logsumexp,
     sigmoid,
     sigmoid_backward,
     sigmoid_binary_cross_entropy,
@@ -45,6 +46,7 @@ from ._chunked import (
 __all__ = [
     "softmax",
     "log_softmax",
+    "logsumexp",
     "sigmoid",
     "sigmoid_grad",
     "sigmoid_backward",

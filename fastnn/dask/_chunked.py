@@ -24,6 +24,7 @@ from dask.array.core import handle_out
 from .. import _dispatch
 from .. import activations as _activations
 from .. import losses as _losses
+from .. import reductions as _reductions
 from .._online_logsumexp import block_max_sum, merge_max_sum
 from .._typing import IntegerLike, Reduction
 from .._validation import as_float_array
@@ -31,6 +32,7 @@ from .._validation import as_float_array
 __all__ = [
     "softmax",
     "log_softmax",
+    "logsumexp",
     "sigmoid",
     "sigmoid_grad",
     "sigmoid_backward",
@@ -122,6 +124,124 @@ def _exp_inplace(x):
     return np.exp(x, out=x)
 
 
+def _merged_statistics(args, axis):
+    """Each row's merged (max, sum less one), two entries along ``axis``.
+
+    ``args`` is ``[x]`` or ``[x, where]`` (``where`` already broadcast and
+    chunked as ``x``).  Stage 1 reduces every chunk to its pairs; stage 2
+    merges a row's pairs, which are small (two numbers per chunk of the
+    axis) and so are joined into one chunk along the axis.
+    """
+    x = args[0]
+    stats_chunks = tuple(
+        (2,) * len(c) if i == axis else c for i, c in enumerate(x.chunks)
+    )
+    stats = da.map_blocks(
+        lambda block, mask=None: _row_statistics(block, axis, mask),
+        *args, chunks=stats_chunks, dtype=np.float64,
+        meta=np.empty((0,) * x.ndim, dtype=np.float64),
+    )
+    stats = stats.rechunk({axis: -1})
+    merged_chunks = tuple((2,) if i == axis else c for i, c in enumerate(x.chunks))
+    return stats.map_blocks(
+        _merge_statistics, axis, chunks=merged_chunks, dtype=np.float64,
+        meta=np.empty((0,) * x.ndim, dtype=np.float64),
+    )
+
+
+def _broadcast_where(where, x, func):
+    """``where`` as a boolean dask array of x's shape and chunks."""
+    where = _as_dask(where, "where", func)
+    if where.dtype != np.bool_:
+        raise TypeError(f"{func}: where must be a boolean array, got dtype {where.dtype}")
+    try:
+        return da.broadcast_to(where, x.shape).rechunk(x.chunks)
+    except ValueError:
+        raise ValueError(
+            f"{func}: where has shape {where.shape}, which does not broadcast to x's "
+            f"shape {x.shape}"
+        ) from None
+
+
+def _finish_logsumexp(merged, axis):
+    """``m + log1p(s_less_one)`` in float64; the maximum itself where it is infinite."""
+    m = np.take(merged, [0], axis=axis)
+    s_less_one = np.take(merged, [1], axis=axis)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        result = m + np.log1p(s_less_one)
+    return np.where(np.isinf(m), m, result)
+
+
+def logsumexp(
+    x: Any,
+    axis: Any = -1,
+    *,
+    keepdims: bool = False,
+    where: Any = None,
+    out: Optional["da.Array"] = None,
+) -> "da.Array":
+    """Lazy :func:`fastnn.logsumexp` of a dask array.
+
+    Parameters
+    ----------
+    x : dask.array.Array
+        The values; array-likes are wrapped as one chunk.
+    axis : int, tuple of ints or None, optional
+        Axis or axes to reduce over (None: all).  Each may be split into
+        chunks: every chunk yields its maximum and sum of exponentials, and
+        the pairs are merged with the online-softmax rule.  Several axes are
+        reduced one after another, in float64.
+    keepdims : bool, optional
+        Keep the reduced axes, with length 1.
+    where : array_like of bool, optional
+        Broadcastable to ``x``; only True entries are summed.
+    out : dask.array.Array, optional
+        A dask array that receives the result.
+
+    Returns
+    -------
+    dask.array.Array
+        Lazy, in float32 for float32 input and float64 otherwise.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import dask.array as da
+    >>> import fastnn.dask
+    >>> x = da.from_array(np.array([[0.0, -40.0, -60.0]]), chunks=(1, 1))
+    >>> fastnn.dask.logsumexp(x).compute()  # the dominated tail is kept
+    array([4.24835426e-18])
+    """
+    func = "logsumexp"
+    x = _as_dask(x, "x", func)
+    dtype = _float_dtype(x.dtype, "x", func)
+    axes = _reductions._check_axes(axis, x.ndim, func)
+    if not isinstance(keepdims, (bool, np.bool_)):
+        raise TypeError(f"{func}: keepdims must be True or False, got {keepdims!r}")
+    values = x.astype(np.float64)
+    args = [values] if where is None else [values, _broadcast_where(where, x, func)]
+    for axis_index in axes:
+        if values.shape[axis_index] == 0:
+            values = da.full(
+                tuple(1 if i == axis_index else n for i, n in enumerate(values.shape)),
+                -np.inf, chunks=tuple(
+                    (1,) if i == axis_index else c for i, c in enumerate(values.chunks)),
+            )
+        else:
+            merged = _merged_statistics(args, axis_index)
+            values = merged.map_blocks(
+                _finish_logsumexp, axis_index,
+                chunks=tuple((1,) if i == axis_index else c
+                             for i, c in enumerate(merged.chunks)),
+                dtype=np.float64, meta=np.empty((0,) * x.ndim, dtype=np.float64),
+            )
+        args = [values]  # excluded entries are -inf now, and add nothing
+    result = values.astype(dtype)
+    if not keepdims:
+        result = result.squeeze(axis=axes)
+    return _check_out(out, result, func)
+
+
 def _softmax_family(x, axis, out, where, log_output, func):
     x = _as_dask(x, "x", func)
     dtype = _float_dtype(x.dtype, "x", func)
@@ -129,16 +249,7 @@ def _softmax_family(x, axis, out, where, log_output, func):
     x = x.astype(dtype)
     args = [x]
     if where is not None:
-        where = _as_dask(where, "where", func)
-        if where.dtype != np.bool_:
-            raise TypeError(f"{func}: where must be a boolean array, got dtype {where.dtype}")
-        try:
-            where = da.broadcast_to(where, x.shape).rechunk(x.chunks)
-        except ValueError:
-            raise ValueError(
-                f"{func}: where has shape {where.shape}, which does not broadcast to x's "
-                f"shape {x.shape}"
-            ) from None
+        where = _broadcast_where(where, x, func)
         args.append(where)
     if x.numblocks[axis] == 1 or x.size == 0:
         kernel = _activations.log_softmax if log_output else _activations.softmax
@@ -148,24 +259,9 @@ def _softmax_family(x, axis, out, where, log_output, func):
         )
         return _check_out(out, result, func)
 
-    # Stage 1: per chunk, its rows' maximum and sum (two entries along axis).
-    stats_chunks = tuple(
-        (2,) * len(c) if i == axis else c for i, c in enumerate(x.chunks)
-    )
-    stats = da.map_blocks(
-        lambda block, mask=None: _row_statistics(block, axis, mask),
-        *args, chunks=stats_chunks, dtype=np.float64,
-        meta=np.empty((0,) * x.ndim, dtype=np.float64),
-    )
-    # Stage 2: merge each row's pairs (small: two numbers per chunk of the
-    # axis), then normalise every chunk of x blockwise against the merge.
-    stats = stats.rechunk({axis: -1})
-    merged_chunks = tuple((2,) if i == axis else c for i, c in enumerate(x.chunks))
-    merged = stats.map_blocks(
-        _merge_statistics, axis, chunks=merged_chunks, dtype=np.float64,
-        meta=np.empty((0,) * x.ndim, dtype=np.float64),
-    )
-    # Broadcast the one merged block along the axis to every chunk of x.
+    merged = _merged_statistics(args, axis)
+    # Stage 3: normalise every chunk of x blockwise against the merge,
+    # broadcast the one merged block along the axis to every chunk of x.
     index = "".join(chr(ord("a") + i) for i in range(x.ndim))
     stats_index = index[:axis] + "z" + index[axis + 1 :]
     blockwise_args = [x, index, merged, stats_index]

@@ -38,6 +38,21 @@ def test_readme_check_grad_comment_is_the_measured_value():
     assert comment.group(1) == f"{measured:.1e}"
 
 
+def test_readme_scaling_out_example_runs_as_written(tmp_path):
+    pytest.importorskip("distributed")
+    readme = read("README.md")
+    section = readme[readme.index("## Scaling out with Dask"):]
+    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    script = tmp_path / "scaling_out.py"
+    script.write_text(code)
+    env = dict(os.environ, PYTHONWARNINGS="ignore")
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=300, env=env, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    printed = done.stdout.strip().splitlines()[-1]
+    assert printed == re.search(r"print\(clf.score\(X, y\)\)\s*# .*: (\S+)", code).group(1)
+
+
 def test_readme_says_which_where_entries_get_zero():
     # where=True means "kept", so "masked entries" could mean either.
     readme = read("README.md")

@@ -458,13 +458,17 @@ def test_estimator_pickles_and_converts_to_local(client, digits):
     _, est = _fit_both(X, y, client, solver="lbfgs", max_iter=5)
     assert est.get_params()["client"] is client
     restored = pickle.loads(pickle.dumps(est))
-    assert restored.client is None
+    assert restored.client is None and est.client is client
     np.testing.assert_array_equal(restored.params_, est.params_)
     local = est.to_local()
     assert type(local) is MLPClassifier and "client" not in local.get_params()
     np.testing.assert_array_equal(local.predict(X),
                                   est.predict(da.from_array(X, chunks=900)).compute())
     assert DaskMLPClassifier(hidden_layer_sizes=(3,)).get_params()["hidden_layer_sizes"] == (3,)
+    sklearn_base = pytest.importorskip("sklearn.base")
+    copy = sklearn_base.clone(est)  # shares the client, which cannot be copied
+    assert copy.client is client and copy.get_params()["max_iter"] == 5
+    assert not hasattr(copy, "params_")
 
 
 def test_bad_fit_input_gets_a_clear_error(client):

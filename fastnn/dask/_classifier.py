@@ -148,8 +148,21 @@ class DaskMLPClassifier(MLPClassifier):
         self.client = client
         super().__init__(**params)
 
+    def __sklearn_clone__(self):
+        # scikit-learn's clone deep-copies parameters, which a client (a live
+        # connection) cannot be; the clone shares the same client instead.
+        client = self.client
+        self.client = None
+        try:
+            new = super().__sklearn_clone__()
+        finally:
+            self.client = client
+        new.client = client
+        return new
+
     def __getstate__(self):
-        state = super().__getstate__()
+        # A copy: object.__getstate__ may return the instance's own __dict__.
+        state = dict(super().__getstate__())
         state["client"] = None  # a connection, not part of the model
         return state
 

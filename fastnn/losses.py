@@ -294,7 +294,7 @@ def softmax_cross_entropy(
     if target.ndim == 1:
         labels = _check_index_target(target, n_rows, n_classes)
         use_ignore = ignore_index is not None
-        ignore = int(ignore_index) if use_ignore else 0
+        ignore = int(ignore_index) if ignore_index is not None else 0
         bad_row, denominator = kernels.check_labels(
             labels,
             n_classes,

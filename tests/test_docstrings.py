@@ -17,6 +17,7 @@ MODULES = [
     "fastnn",
     "fastnn.activations",
     "fastnn.losses",
+    "fastnn.fused_linear",
     "fastnn._config",
     "fastnn.mlp",
     "fastnn.gradcheck",
@@ -37,7 +38,8 @@ def test_docstring_examples_run(name):
             runner.run(test)
     results = runner.summarize(verbose=False)
     assert results.failed == 0, f"{results.failed} docstring example(s) failed in {name}"
-    if name in ("fastnn.activations", "fastnn.losses", "fastnn.mlp", "fastnn.gradcheck", "fastnn.train"):
+    if name in ("fastnn.activations", "fastnn.losses", "fastnn.fused_linear", "fastnn.mlp",
+                "fastnn.gradcheck", "fastnn.train"):
         assert results.attempted > 0, f"{name} has no docstring examples"
 
 
@@ -80,6 +82,7 @@ def test_public_api_list_is_complete(public_names):
     for expected in (
         "fastnn.softmax",
         "fastnn.softmax_cross_entropy",
+        "fastnn.linear_cross_entropy",
         "fastnn.set_num_threads",
         "fastnn.MLP",
         "fastnn.MLP.loss_and_grad",

@@ -641,3 +641,56 @@ def test_max_memory_accepts_numpy_integers(rng):
     h, W, bias, target = make_problem(rng, "index")
     result = fastnn.linear_cross_entropy(h, W, target, max_memory=np.int64(1 << 20))
     assert_close(result, unfused(h, W, target), 1e-12)
+
+
+# --------------------------------------------------------------------------
+# The BLAS helper behind the blocks
+# --------------------------------------------------------------------------
+
+
+def _ordered(x, order):
+    return np.asfortranarray(x) if order == "F" else np.ascontiguousarray(x)
+
+
+@pytest.mark.parametrize("orders", ["CCC", "CFC", "FCF", "FFF", "CCF", "FFC"])
+@pytest.mark.parametrize("accumulate", [False, True], ids=["overwrite", "accumulate"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
+def test_matmul_into_writes_in_place_without_copies(orders, accumulate, dtype, rng):
+    from fastnn._blas import matmul_into
+
+    m, k, n = 50, 40, 30
+    a = _ordered(rng.standard_normal((m, k)).astype(dtype), orders[0])
+    b = _ordered(rng.standard_normal((k, n)).astype(dtype), orders[1])
+    start = rng.standard_normal((m, n)).astype(dtype)
+    out = _ordered(np.full((m, n), np.nan, dtype), orders[2])
+    expected = a.astype(np.float64) @ b + (start if accumulate else 0.0)
+    matmul_into(out, a, b)  # imports SciPy's BLAS outside the measurement
+    out[...] = start if accumulate else np.nan
+    tracemalloc.start()
+    try:
+        returned = matmul_into(out, a, b, accumulate=accumulate)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert returned is out
+    assert peak < out.nbytes // 4  # neither an operand nor the result was copied
+    tol = 1e-4 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(out, expected, rtol=tol, atol=tol)
+    # Transposed views are contiguous too: out.T = b.T @ a.T.
+    matmul_into(out.T, b.T, a.T)
+    np.testing.assert_allclose(out, a.astype(np.float64) @ b, rtol=tol, atol=tol)
+
+
+def test_matmul_into_empty_and_non_contiguous(rng):
+    from fastnn._blas import matmul_into
+
+    out = np.full((3, 4), 7.0)
+    matmul_into(out, np.ones((3, 0)), np.ones((0, 4)))
+    np.testing.assert_array_equal(out, 0.0)  # an empty sum
+    matmul_into(out, np.ones((3, 0)), np.ones((0, 4)), accumulate=True)
+    np.testing.assert_array_equal(out, 0.0)
+    matmul_into(np.empty((0, 4)), np.ones((0, 2)), np.ones((2, 4)))
+    with pytest.raises(ValueError, match="operands must be C- or Fortran-contiguous"):
+        matmul_into(out, np.ones((3, 4))[:, ::2].T.T, np.ones((2, 4)))
+    with pytest.raises(ValueError, match="out must be"):
+        matmul_into(np.ones((3, 8))[:, ::2], np.ones((3, 2)), np.ones((2, 4)))

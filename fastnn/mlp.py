@@ -17,7 +17,9 @@ n_out), b1, W2, b2, ...  This is the layout of the CS224n assignment 1 network
 fastnn grew out of, and the layout ``scipy.optimize`` wants.  The heavy
 elementwise work (sigmoid, its backward pass, the fused softmax-cross-entropy)
 runs in fastnn's compiled kernels; the matrix products go to NumPy's BLAS.
-No Python loop runs over samples, only over layers.
+No Python loop runs over samples, only over layers.  With many classes the
+output layer and its loss run in blocks (``fused_linear.py``), so that the
+(N, classes) logits are never held whole.
 
 The derivations of every gradient computed here are in ``docs/derivations.md``.
 """
@@ -245,6 +247,12 @@ class MLP:
     ``(sum_c y_c) y_hat - y`` (see ``docs/derivations.md``).  For the
     logistic output ``y`` holds targets in [0, 1] of shape (N, Dy), or (N,)
     when Dy is 1.  ``X`` may be a SciPy sparse matrix.
+
+    From ``fastnn.mlp.FUSED_OUTPUT_MIN_CLASSES`` softmax outputs on, the
+    output layer and its loss are computed in blocks by
+    :func:`fastnn.linear_cross_entropy`, so that the losses and gradients
+    never hold the (N, Dy) logits or their gradient (`forward` still returns
+    the (N, Dy) probabilities); the results are the same to rounding.
 
     Examples
     --------

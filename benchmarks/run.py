@@ -49,7 +49,7 @@ ELEMENTWISE_LARGE = [(1000, 1000)]
 DTYPES = [np.float32, np.float64]
 SECTIONS = ["kernels", "bandwidth", "scaling", "axis0", "latency", "threads", "mlp"]
 # Sections run only when named with --sections (minutes each on the full data).
-OPTIONAL_SECTIONS = ["fit"]
+OPTIONAL_SECTIONS = ["fit", "linear_xent"]
 
 
 def import_fastnn():
@@ -988,6 +988,15 @@ def section_fit(ctx):
 
 
 SECTION_RUNNERS["fit"] = section_fit
+
+
+def section_linear_xent(ctx):
+    from sections import linear_xent
+
+    linear_xent.run(ctx)
+
+
+SECTION_RUNNERS["linear_xent"] = section_linear_xent
 
 
 def parse_args(argv=None):

@@ -69,11 +69,12 @@ def _plan(n_rows, n_features, n_classes, itemsize, max_memory, *, probabilities,
     Counted: the per-row vectors (losses, labels, and on the class-blocked
     path the running maxima and sums), the per-class vectors (weights, a
     bias copy, partial bias gradients), and per block the logits, their
-    gradient or the reduction's temporaries, a block of probability targets
-    (on the unblocked path only when it must be converted) and, unless the weight matrix's class blocks are
-    contiguous (``w_contiguous_blocks``), a copy of W's block and of its
-    gradient block.  With ``strict`` False (the MLP), a budget too small is
-    raised to twice the least that works instead of refused.
+    gradient or the reduction's temporaries, a block of probability
+    targets (on the unblocked path only when it must be converted) and,
+    unless the weight matrix's class blocks are contiguous
+    (``w_contiguous_blocks``), a copy of W's block and of its gradient
+    block.  With ``strict`` False (the MLP), a budget too small is raised to
+    twice the least that works instead of refused.
     """
     s = itemsize
     per_row_vectors = 16 * n_rows
@@ -341,7 +342,8 @@ def linear_cross_entropy(
     :math:`G_{\mathrm{blk}} W_{\mathrm{blk}}^T` to
     :math:`\partial \ell / \partial h` and gives its columns of
     :math:`\partial \ell / \partial W`.  When the logits of at least 32
-    whole rows fit in ``max_memory``, each block of rows is computed once
+    whole rows (``fastnn.fused_linear.MIN_ROWS_PER_BLOCK``, or all N) fit
+    in ``max_memory``, each block of rows is computed once
     and its softmax-minus-target comes from the fused cross-entropy kernel.
     Otherwise a first pass over blocks of classes computes each row's
     log-sum-exp (merging per-block maxima and sums), and a second pass
@@ -354,8 +356,10 @@ def linear_cross_entropy(
     Fortran-contiguous) are converted first; those copies, at most the
     size of the outputs, are outside ``max_memory``.  The matrix products
     run on the BLAS's threads (``threadpoolctl`` or ``OPENBLAS_NUM_THREADS``
-    set them), the softmax part on fastnn's (:func:`fastnn.set_num_threads`);
-    the two take turns, never run at once.
+    set them), the fused kernel on fastnn's (:func:`fastnn.set_num_threads`);
+    the two take turns, never run at once, and the class-blocked path keeps
+    its elementwise steps on the calling thread, so that fastnn's pool is
+    not woken between every two BLAS calls.
 
     Examples
     --------

@@ -694,3 +694,19 @@ def test_matmul_into_empty_and_non_contiguous(rng):
         matmul_into(out, np.ones((3, 4))[:, ::2].T.T, np.ones((2, 4)))
     with pytest.raises(ValueError, match="out must be"):
         matmul_into(np.ones((3, 8))[:, ::2], np.ones((3, 2)), np.ones((2, 4)))
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_a_nan_row_stays_in_its_row(path, rng):
+    h, W, bias, target = make_problem(rng, "index")
+    h[5, 2] = np.nan
+    budget = budget_for(path, h, W, target, False, True)
+    loss, grad_h, grad_W, _ = fastnn.linear_cross_entropy(h, W, target, bias=bias,
+                                                          reduction="none", max_memory=budget)
+    expected = unfused(h, W, target, bias, reduction="none")
+    np.testing.assert_array_equal(np.isnan(loss), np.arange(N) == 5)
+    np.testing.assert_array_equal(np.isnan(grad_h).any(axis=1), np.arange(N) == 5)
+    keep = np.arange(N) != 5
+    assert relative_error(loss[keep], expected[0][keep]) < 1e-12
+    assert relative_error(grad_h[keep], expected[1][keep]) < 1e-12
+    assert np.isnan(grad_W).all() == np.isnan(expected[2]).all()

@@ -44,7 +44,7 @@ import numpy as np
 FULL = dict(n_rows=8192, n_features=512, classes=(1_000, 32_000, 128_000), repeats=3)
 QUICK = dict(n_rows=256, n_features=32, classes=(100, 1_000, 4_000), repeats=1)
 DTYPE = np.float32
-# The goals this section checks (README, closing note).
+# The speed-up over PyTorch that the first of the section's goals asks for.
 GOAL_VS_TORCH = 1.3
 
 

@@ -86,7 +86,9 @@ def _torch_call(torch, d, options):
     """A callable running F.linear_cross_entropy forward and backward."""
     F = torch.nn.functional
     h = torch.from_numpy(d["h"]).requires_grad_(True)
-    W = torch.from_numpy(np.ascontiguousarray(d["W"].T)).requires_grad_(True)  # (C, D)
+    # PyTorch's (C, D) layout: one copy, shared by the variants.
+    W_t = d.setdefault("W_t", np.ascontiguousarray(d["W"].T))
+    W = torch.from_numpy(W_t).requires_grad_(True)
     b = torch.from_numpy(d["b"]).requires_grad_(True)
     labels = torch.from_numpy(d["labels"])
 

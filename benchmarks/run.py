@@ -55,6 +55,7 @@ SECTIONS = {
     "contention": WHEN_NAMED,  # loads the machine on purpose
     "fit": WHEN_NAMED,  # minutes on the full data
     "dask_fit": WHEN_NAMED,  # starts local clusters of worker processes
+    "linear_xent": WHEN_NAMED,  # gigabytes of logits for the unfused peers
 }
 DEFAULT_SECTIONS = [name for name, when in SECTIONS.items() if when == DEFAULT]
 
@@ -76,6 +77,15 @@ def list_sections():
     width = max(len(name) for name in SECTIONS)
     for name, when in SECTIONS.items():
         print(f"{name:<{width}}  {when:<10}  {describe(name)}")
+
+
+def section_linear_xent(ctx):
+    from sections import linear_xent
+
+    linear_xent.run(ctx)
+
+
+SECTION_RUNNERS["linear_xent"] = section_linear_xent
 
 
 def parse_args(argv=None):

@@ -25,6 +25,7 @@ from ._config import get_num_threads, set_num_threads, show_config
 from .activations import log_softmax, sigmoid, sigmoid_backward, sigmoid_grad, softmax
 from .losses import sigmoid_binary_cross_entropy, softmax_cross_entropy
 from .reductions import logsumexp
+from .fused_linear import linear_cross_entropy
 from .mlp import MLP, forward_backward_prop, num_params
 from .gradcheck import GradientCheckError, gradcheck
 from . import datasets
@@ -52,6 +53,7 @@ __all__ = [
     "sigmoid_backward",
     "softmax_cross_entropy",
     "sigmoid_binary_cross_entropy",
+    "linear_cross_entropy",
     "set_num_threads",
     "get_num_threads",
     "show_config",

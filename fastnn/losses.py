@@ -50,34 +50,88 @@ def _unit_weights(n_classes, dtype):
     return ones
 
 
-def _check_index_target(target, n_rows, n_classes):
+def _check_index_target(target, n_rows, n_classes, func=_FUNC, rows_of="logits"):
+    """A 1-D target as contiguous int64 class indices (range checked later).
+
+    ``rows_of`` names the argument whose rows the labels must match.
+    """
     if target.dtype.kind not in "iu":
         raise TypeError(
-            f"{_FUNC}: a 1-D target holds class indices and must have an integer dtype, "
+            f"{func}: a 1-D target holds class indices and must have an integer dtype, "
             f"got {target.dtype}; pass probabilities as an (N, C) array"
         )
     if target.shape[0] != n_rows:
         raise ValueError(
-            f"{_FUNC}: target has {target.shape[0]} labels but logits has {n_rows} rows"
+            f"{func}: target has {target.shape[0]} labels but {rows_of} has {n_rows} rows"
         )
     if target.dtype == np.uint64 and target.size and target.max() > _INT64_MAX:
         bad = int(np.argmax(target > _INT64_MAX))
         raise ValueError(
-            f"{_FUNC}: target[{bad}] = {int(target[bad])} is not a class index: "
+            f"{func}: target[{bad}] = {int(target[bad])} is not a class index: "
             f"labels must lie in [0, {n_classes}) for C={n_classes} classes"
         )
     return np.ascontiguousarray(target, dtype=np.int64)
 
 
-def _label_error(target, row, n_classes, ignore_index, offset=0):
+def _label_error(target, row, n_classes, ignore_index, func=_FUNC, offset=0):
     """The error for ``target[row]``, named as row ``row + offset`` of the whole target."""
     allowed = f"[0, {n_classes})"
     if ignore_index is not None:
         allowed += f" or equal ignore_index={ignore_index}"
     return ValueError(
-        f"{_FUNC}: target[{row + offset}] = {int(target[row])} is not a class index: labels must lie in "
+        f"{func}: target[{row + offset}] = {int(target[row])} is not a class index: labels must lie in "
         f"{allowed} for C={n_classes} classes"
     )
+
+
+def _check_reduction(reduction, func):
+    if reduction not in _REDUCTIONS:
+        raise ValueError(
+            f"{func}: reduction must be one of {', '.join(map(repr, _REDUCTIONS))}, "
+            f"got {reduction!r}"
+        )
+
+
+def _check_smoothing(label_smoothing, func):
+    """``label_smoothing`` as a float in [0, 1], or raise naming it."""
+    if isinstance(label_smoothing, (bool, np.bool_)) or not isinstance(
+        label_smoothing, numbers.Real
+    ):
+        raise TypeError(f"{func}: label_smoothing must be a number, got {label_smoothing!r}")
+    smoothing = float(label_smoothing)
+    if not 0.0 <= smoothing <= 1.0:
+        raise ValueError(f"{func}: label_smoothing must lie in [0, 1], got {label_smoothing!r}")
+    return smoothing
+
+
+def _check_ignore_index(ignore_index, func):
+    if ignore_index is not None and (
+        isinstance(ignore_index, (bool, np.bool_))
+        or not isinstance(ignore_index, (int, np.integer))
+    ):
+        raise TypeError(f"{func}: ignore_index must be an integer or None, got {ignore_index!r}")
+    if ignore_index is not None and not _INT64_MIN <= ignore_index <= _INT64_MAX:
+        raise ValueError(
+            f"{func}: ignore_index={ignore_index} does not fit in a 64-bit integer; no label "
+            f"can equal it"
+        )
+
+
+def _class_weights(weight, n_classes, dtype, func):
+    """``(w, w64, weight_sum)``: the class weights in ``dtype`` for the
+    kernels, in float64 (None without weights) and their float64 sum."""
+    if weight is None:
+        return _unit_weights(n_classes, dtype), None, float(n_classes)
+    w64 = np.ascontiguousarray(as_float_array(weight, "weight", func), dtype=np.float64)
+    if w64.shape != (n_classes,):
+        raise ValueError(
+            f"{func}: weight must have shape ({n_classes},), one per class, got {w64.shape}"
+        )
+    w = _cast_weights(
+        w64, "weight", dtype, func,
+        "rescale the weights (only their ratios matter for reduction='mean')",
+    )
+    return w, w64, float(np.sum(w64))
 
 
 # The overloads tell a type checker that "mean" and "sum" give a scalar loss
@@ -234,42 +288,10 @@ def softmax_cross_entropy(
         raise ValueError(f"{_FUNC}: logits must be 2-D with shape (N, C), got shape {z.shape}")
     z = np.ascontiguousarray(z)
     n_rows, n_classes = z.shape
-    if reduction not in _REDUCTIONS:
-        raise ValueError(
-            f"{_FUNC}: reduction must be one of {', '.join(map(repr, _REDUCTIONS))}, "
-            f"got {reduction!r}"
-        )
-    if isinstance(label_smoothing, (bool, np.bool_)) or not isinstance(
-        label_smoothing, numbers.Real
-    ):
-        raise TypeError(f"{_FUNC}: label_smoothing must be a number, got {label_smoothing!r}")
-    smoothing = float(label_smoothing)
-    if not 0.0 <= smoothing <= 1.0:
-        raise ValueError(f"{_FUNC}: label_smoothing must lie in [0, 1], got {label_smoothing!r}")
-    if weight is None:
-        w = _unit_weights(n_classes, z.dtype)
-        weight_sum = float(n_classes)
-    else:
-        w64 = np.ascontiguousarray(as_float_array(weight, "weight", _FUNC), dtype=np.float64)
-        if w64.shape != (n_classes,):
-            raise ValueError(
-                f"{_FUNC}: weight must have shape ({n_classes},), one per class, got {w64.shape}"
-            )
-        w = _cast_weights(
-            w64, "weight", z.dtype, _FUNC,
-            "rescale the weights (only their ratios matter for reduction='mean')",
-        )
-        weight_sum = float(np.sum(w64))
-    if ignore_index is not None and (
-        isinstance(ignore_index, (bool, np.bool_))
-        or not isinstance(ignore_index, (int, np.integer))
-    ):
-        raise TypeError(f"{_FUNC}: ignore_index must be an integer or None, got {ignore_index!r}")
-    if ignore_index is not None and not _INT64_MIN <= ignore_index <= _INT64_MAX:
-        raise ValueError(
-            f"{_FUNC}: ignore_index={ignore_index} does not fit in a 64-bit integer; no label "
-            f"can equal it"
-        )
+    _check_reduction(reduction, _FUNC)
+    smoothing = _check_smoothing(label_smoothing, _FUNC)
+    w, w64, weight_sum = _class_weights(weight, n_classes, z.dtype, _FUNC)
+    _check_ignore_index(ignore_index, _FUNC)
 
     reject_masked(target, "target", _FUNC)
     target = as_array(target, "target", _FUNC)
@@ -280,13 +302,13 @@ def softmax_cross_entropy(
     if target.ndim == 1:
         labels = _check_index_target(target, n_rows, n_classes)
         use_ignore = ignore_index is not None
-        ignore = int(ignore_index) if use_ignore else 0
+        ignore = int(ignore_index) if ignore_index is not None else 0
         bad_row, denominator = kernels.check_labels(
             labels,
             n_classes,
             ignore,
             use_ignore,
-            _NO_WEIGHTS if weight is None else w64,
+            _NO_WEIGHTS if w64 is None else w64,
         )
         if bad_row >= 0:
             raise _label_error(labels, bad_row, n_classes, ignore_index)
@@ -474,11 +496,7 @@ def sigmoid_binary_cross_entropy(
         return lazy.sigmoid_binary_cross_entropy(
             logits, target, weight=weight, pos_weight=pos_weight, reduction=reduction
         )
-    if reduction not in _REDUCTIONS:
-        raise ValueError(
-            f"{_BCE}: reduction must be one of {', '.join(map(repr, _REDUCTIONS))}, "
-            f"got {reduction!r}"
-        )
+    _check_reduction(reduction, _BCE)
     z = as_float_array(logits, "logits", _BCE)
     t = as_float_array(target, "target", _BCE)
     if t.shape != z.shape:

@@ -17,7 +17,9 @@ n_out), b1, W2, b2, ...  This is the layout of the CS224n assignment 1 network
 fastnn grew out of, and the layout ``scipy.optimize`` wants.  The heavy
 elementwise work (sigmoid, its backward pass, the fused softmax-cross-entropy)
 runs in fastnn's compiled kernels; the matrix products go to NumPy's BLAS.
-No Python loop runs over samples, only over layers.
+No Python loop runs over samples, only over layers.  With many classes the
+output layer and its loss run in blocks (``fused_linear.py``), so that the
+(N, classes) logits are never held whole.
 
 The derivations of every gradient computed here are in ``docs/derivations.md``.
 """
@@ -31,10 +33,12 @@ from typing import Any, Literal, Optional, TypeVar
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike, NDArray
 
+from . import _dispatch
 from ._typing import Activation, FloatArray, IntegerLike, Seed
 from ._validation import as_array, check_rng
 from .losses import sigmoid_binary_cross_entropy as _binary_xent
 from .activations import sigmoid, sigmoid_backward, softmax
+from .fused_linear import fused_output_layer
 from .losses import softmax_cross_entropy
 
 __all__ = ["MLP", "num_params", "forward_backward_prop"]
@@ -46,6 +50,16 @@ ACTIVATIONS = ("identity", "logistic", "sigmoid", "tanh", "relu")
 OUTPUTS = ("softmax", "logistic")
 #: Initial-weight schemes of `MLP._draw_params`.
 INIT_SCHEMES = ("glorot", "he")
+#: From this many classes on, a softmax output layer and its loss are
+#: computed by `linear_cross_entropy` in blocks (within
+#: FUSED_OUTPUT_MAX_MEMORY bytes of working memory) instead of through the
+#: whole (N, classes) logits and their gradient.  Provisional: to be set by
+#: measurement (benchmarks/sections/linear_xent.py), where the blocked
+#: computation stops being slower than the whole-array one.
+FUSED_OUTPUT_MIN_CLASSES = 4096
+#: The working memory of the blocked output layer (raised to what one
+#: call needs, for very large batches).
+FUSED_OUTPUT_MAX_MEMORY = 64 << 20
 
 
 def _is_sparse(X):
@@ -233,6 +247,12 @@ class MLP:
     ``(sum_c y_c) y_hat - y`` (see ``docs/derivations.md``).  For the
     logistic output ``y`` holds targets in [0, 1] of shape (N, Dy), or (N,)
     when Dy is 1.  ``X`` may be a SciPy sparse matrix.
+
+    From ``fastnn.mlp.FUSED_OUTPUT_MIN_CLASSES`` softmax outputs on, the
+    output layer and its loss are computed in blocks by
+    :func:`fastnn.linear_cross_entropy`, so that the losses and gradients
+    never hold the (N, Dy) logits or their gradient (`forward` still returns
+    the (N, Dy) probabilities); the results are the same to rounding.
 
     Examples
     --------
@@ -509,12 +529,15 @@ class MLP:
 
     # --- computation ----------------------------------------------------------
 
-    def _hidden_forward(self, layers, X):
-        """Return the list of layer inputs ``[X, h1, ..., h(L-1)]`` and the logits."""
+    def _hidden_forward(self, layers, X, with_logits=True):
+        """Return the list of layer inputs ``[X, h1, ..., h(L-1)]`` and the
+        logits (None when not ``with_logits``)."""
         activate = _FORWARD[self.activation]
         inputs = [X]
         for index, (W, b) in enumerate(layers):
             layer_input = inputs[-1]
+            if index == len(layers) - 1 and not with_logits:
+                return inputs, None
             if index == 0 and _is_sparse(layer_input):
                 # scipy.sparse computes the product; X is never densified.
                 z = np.asarray(layer_input @ W)
@@ -574,11 +597,57 @@ class MLP:
         loss, grad, _ = self._backprop_trusted(params, X, y, sample_weight, l2, want_grad, False)
         return loss, grad
 
+    def _uses_fused_output(self, X):
+        """True when the output layer and its loss run blocked (many classes)."""
+        return (
+            self.output == "softmax"
+            and self.layer_sizes[-1] >= FUSED_OUTPUT_MIN_CLASSES
+            # A sparse X feeding the output layer directly stays with scipy.sparse.
+            and not (len(self.layer_sizes) == 2 and _is_sparse(X))
+        )
+
+    def _fused_output(self, layer, h, y, sample_weight, grad_layer, want_input_grad):
+        """Loss of the softmax output layer and the gradient with respect to
+        its input ``h``, computed in blocks by `linear_cross_entropy`; the
+        layer's parameter gradients go into ``grad_layer`` when given.  The
+        same numbers, to rounding, as `softmax_cross_entropy` of the whole
+        logits followed by the products of `_backprop_trusted`."""
+        W, b = layer
+        n_samples = h.shape[0]
+        if sample_weight is None:
+            scale, row_scale = (1.0 / n_samples if n_samples else 1.0), None
+        else:
+            weights = sample_weight / np.sum(sample_weight)
+            scale, row_scale = 1.0, weights.astype(self.dtype)
+        grad_W, grad_b = grad_layer if grad_layer is not None else (None, None)
+        row_loss, input_grad = fused_output_layer(
+            h, W, b, y, scale, row_scale, grad_W, grad_b,
+            want_param_grads=grad_layer is not None, want_input_grad=want_input_grad,
+            max_memory=FUSED_OUTPUT_MAX_MEMORY,
+        )
+        if sample_weight is None:
+            # softmax_cross_entropy's mean: the kernels' sum, in the logits' dtype.
+            total = _dispatch.kernels.sum_losses(row_loss)
+            loss = self.dtype.type(total / n_samples if n_samples else np.nan)
+        else:
+            loss = np.dot(row_loss.astype(self.dtype).astype(np.float64), weights)
+        return loss, input_grad
+
     def _backprop_trusted(self, params, X, y, sample_weight, l2, want_param_grad, want_input_grad):
         layers = self._unpack_trusted(params)
-        inputs, logits = self._hidden_forward(layers, X)
-        n_samples = logits.shape[0]
-        if self.output == "logistic":
+        fused = self._uses_fused_output(X)
+        inputs, logits = self._hidden_forward(layers, X, with_logits=not fused)
+        n_samples = X.shape[0]
+        grad = np.empty(self.n_params, dtype=self.dtype) if want_param_grad else None
+        grad_layers = self._unpack_trusted(grad) if want_param_grad else None
+        top_input_grad = None
+        if fused:
+            loss, top_input_grad = self._fused_output(
+                layers[-1], inputs[-1], y, sample_weight,
+                grad_layers[-1] if grad_layers is not None else None,
+                want_input_grad=want_input_grad or len(layers) > 1,
+            )
+        elif self.output == "logistic":
             # Per-sample weights w_n / sum(w) as one column, reduced by a sum:
             # the weighted mean over samples of the loss summed over outputs,
             # in one pass of the loss kernel.
@@ -602,27 +671,31 @@ class MLP:
         if not (want_param_grad or want_input_grad):
             return loss, None, None
 
-        grad = np.empty(self.n_params, dtype=self.dtype) if want_param_grad else None
-        grad_layers = self._unpack_trusted(grad) if want_param_grad else None
         backward = _BACKWARD[self.activation]
         input_grad = None
         for index in range(len(layers) - 1, -1, -1):
             W, _ = layers[index]
             layer_input = inputs[index]
+            blocked_top = fused and index == len(layers) - 1
             if want_param_grad:
                 gW, gb = grad_layers[index]
-                if index == 0 and _is_sparse(layer_input):
-                    gW[...] = layer_input.T @ delta
-                else:
-                    np.matmul(layer_input.T, delta, out=gW)
-                np.sum(delta, axis=0, out=gb)
+                if not blocked_top:  # the blocked output layer has written its own
+                    if index == 0 and _is_sparse(layer_input):
+                        gW[...] = layer_input.T @ delta
+                    else:
+                        np.matmul(layer_input.T, delta, out=gW)
+                    np.sum(delta, axis=0, out=gb)
                 if l2:
                     gW += l2 * W
+            if index == 0 and not want_input_grad:
+                break
+            # The gradient with respect to this layer's input, then (below
+            # the first layer) back through the activation.
+            upstream = top_input_grad if blocked_top else delta @ W.T
             if index > 0:
-                # delta of the layer below: back through W, then through act.
-                delta = backward(delta @ W.T, layer_input)
-            elif want_input_grad:
-                input_grad = delta @ W.T
+                delta = backward(upstream, layer_input)
+            else:
+                input_grad = upstream
         return loss, grad, input_grad
 
     def _backprop(self, params, X, y, l2, want_param_grad, want_input_grad, sample_weight=None,

@@ -152,6 +152,22 @@ CASES = [
     ("xent-ignore_index-float", lambda: fastnn.softmax_cross_entropy(X, Y, ignore_index=1.5), TypeError, "ignore_index"),
     ("xent-ignore_index-huge", lambda: fastnn.softmax_cross_entropy(X, Y, ignore_index=2**70), ValueError, "ignore_index"),
     ("xent-ignore_index-probabilities", lambda: fastnn.softmax_cross_entropy(X, np.ones((4, 2)) / 2, ignore_index=0), ValueError, "ignore_index"),
+    # --- linear_cross_entropy ----------------------------------------------
+    ("lxent-h-1-D", lambda: fastnn.linear_cross_entropy(X[0], np.ones((2, 2)), Y[:1]), ValueError, "h"),
+    ("lxent-h-ragged", lambda: fastnn.linear_cross_entropy(RAGGED, np.ones((2, 2)), Y[:2]), ValueError, "h"),
+    ("lxent-W-D", lambda: fastnn.linear_cross_entropy(X, np.ones((3, 2)), Y), ValueError, "W"),
+    ("lxent-W-dtype", lambda: fastnn.linear_cross_entropy(X, np.ones((2, 2), np.float32), Y), TypeError, "W"),
+    ("lxent-bias-shape", lambda: fastnn.linear_cross_entropy(X, np.ones((2, 2)), Y, bias=np.ones(3)), ValueError, "bias"),
+    ("lxent-bias-dtype", lambda: fastnn.linear_cross_entropy(X, np.ones((2, 2)), Y, bias=np.ones(2, np.float32)), TypeError, "bias"),
+    ("lxent-target-range", lambda: fastnn.linear_cross_entropy(X, np.ones((2, 2)), Y + 1), ValueError, "target"),
+    ("lxent-target-3-D", lambda: fastnn.linear_cross_entropy(X, np.ones((2, 2)), np.ones((4, 2, 1))), ValueError, "target"),
+    ("lxent-weight-shape", lambda: fastnn.linear_cross_entropy(X, np.ones((2, 2)), Y, weight=np.ones(3)), ValueError, "weight"),
+    ("lxent-reduction", lambda: fastnn.linear_cross_entropy(X, np.ones((2, 2)), Y, reduction="avg"), ValueError, "reduction"),
+    ("lxent-label_smoothing", lambda: fastnn.linear_cross_entropy(X, np.ones((2, 2)), Y, label_smoothing=-0.1), ValueError, "label_smoothing"),
+    ("lxent-ignore_index", lambda: fastnn.linear_cross_entropy(X, np.ones((2, 2)), Y, ignore_index="0"), TypeError, "ignore_index"),
+    ("lxent-max_memory-zero", lambda: fastnn.linear_cross_entropy(X, np.ones((2, 2)), Y, max_memory=0), ValueError, "max_memory"),
+    ("lxent-max_memory-float", lambda: fastnn.linear_cross_entropy(X, np.ones((2, 2)), Y, max_memory=2.0**20), TypeError, "max_memory"),
+    ("lxent-max_memory-small", lambda: fastnn.linear_cross_entropy(X, np.ones((2, 2)), Y, max_memory=8), ValueError, "max_memory"),
 ]
 
 

@@ -5,6 +5,7 @@ scikit-learn's tools and against scikit-learn's own MLPClassifier.
 """
 
 import pickle
+import warnings
 
 import numpy as np
 import pytest
@@ -685,3 +686,43 @@ def test_import_fastnn_does_not_import_scikit_learn_or_the_optimizers():
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ok"
+
+
+# --------------------------------------------------------------------------
+# Many classes: the blocked output layer
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("solver", ["adam", "lbfgs"])
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "sample-weights"])
+def test_fit_with_the_blocked_output_layer_equals_the_whole_array_fit(spirals, solver, weighted,
+                                                                      monkeypatch):
+    # The classifier trains through MLP's trusted path, which switches to
+    # linear_cross_entropy from FUSED_OUTPUT_MIN_CLASSES classes on; moving
+    # the threshold below the 3 classes of the spirals must change nothing
+    # but rounding (also with early stopping's validation loss).
+    from fastnn import mlp as mlp_module
+
+    X, y = spirals
+    sample_weight = np.random.default_rng(0).uniform(0.5, 2.0, len(y)) if weighted else None
+    settings = dict(hidden_layer_sizes=(12,), solver=solver, max_iter=15, tol=0.0,
+                    random_state=0, early_stopping=solver == "adam")
+    calls = []
+    original = mlp_module.fused_output_layer
+
+    def spy(*args, **kwargs):
+        calls.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(mlp_module, "fused_output_layer", spy)
+    fits = []
+    for threshold in (4, 3):
+        monkeypatch.setattr(mlp_module, "FUSED_OUTPUT_MIN_CLASSES", threshold)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            fits.append(MLPClassifier(**settings).fit(X, y, sample_weight=sample_weight))
+        assert bool(calls) == (threshold == 3)
+    whole, blocked = fits
+    np.testing.assert_allclose(blocked.loss_curve_, whole.loss_curve_, rtol=1e-9)
+    for got, want in zip(blocked.coefs_ + blocked.intercepts_, whole.coefs_ + whole.intercepts_):
+        np.testing.assert_allclose(got, want, rtol=1e-8, atol=1e-10)

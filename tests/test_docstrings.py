@@ -18,6 +18,7 @@ MODULES = [
     "fastnn.activations",
     "fastnn.losses",
     "fastnn.reductions",
+    "fastnn.fused_linear",
     "fastnn._config",
     "fastnn.mlp",
     "fastnn.gradcheck",
@@ -43,8 +44,8 @@ def test_docstring_examples_run(name):
             runner.run(test)
     results = runner.summarize(verbose=False)
     assert results.failed == 0, f"{results.failed} docstring example(s) failed in {name}"
-    if name in ("fastnn.activations", "fastnn.losses", "fastnn.reductions", "fastnn.mlp",
-                "fastnn.gradcheck", "fastnn.train", "fastnn.dask._chunked",
+    if name in ("fastnn.activations", "fastnn.losses", "fastnn.reductions", "fastnn.fused_linear",
+                "fastnn.mlp", "fastnn.gradcheck", "fastnn.train", "fastnn.dask._chunked",
                 "fastnn.dask._classifier"):
         assert results.attempted > 0, f"{name} has no docstring examples"
 
@@ -89,6 +90,7 @@ def test_public_api_list_is_complete(public_names):
         "fastnn.softmax",
         "fastnn.softmax_cross_entropy",
         "fastnn.logsumexp",
+        "fastnn.linear_cross_entropy",
         "fastnn.set_num_threads",
         "fastnn.MLP",
         "fastnn.MLP.loss_and_grad",

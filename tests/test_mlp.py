@@ -531,3 +531,135 @@ def test_glorot_draw_is_scikit_learns(activation):
         bound = np.sqrt(factor / (n_in + n_out))
         np.testing.assert_array_equal(W, reference.uniform(-bound, bound, (n_in, n_out)))
         np.testing.assert_array_equal(b, reference.uniform(-bound, bound, n_out))
+
+
+# --------------------------------------------------------------------------
+# The blocked output layer for many classes
+# --------------------------------------------------------------------------
+
+
+def _spy_on_blocked_output(monkeypatch):
+    """Count the calls of the blocked output layer from fastnn.mlp."""
+    from fastnn import mlp as mlp_module
+
+    calls = []
+    original = mlp_module.fused_output_layer
+
+    def spy(*args, **kwargs):
+        calls.append(kwargs.get("max_memory"))
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(mlp_module, "fused_output_layer", spy)
+    return calls
+
+
+def _both_sides_of_the_threshold(monkeypatch, net, call, max_memory):
+    """``call()`` with the output layer whole, then blocked; asserts which ran."""
+    from fastnn import mlp as mlp_module
+
+    calls = _spy_on_blocked_output(monkeypatch)
+    n_classes = net.layer_sizes[-1]
+    monkeypatch.setattr(mlp_module, "FUSED_OUTPUT_MIN_CLASSES", n_classes + 1)
+    whole = call()
+    assert calls == []
+    monkeypatch.setattr(mlp_module, "FUSED_OUTPUT_MIN_CLASSES", n_classes)
+    monkeypatch.setattr(mlp_module, "FUSED_OUTPUT_MAX_MEMORY", max_memory)
+    blocked = call()
+    assert calls and set(calls) == {max_memory}
+    return whole, blocked
+
+
+def _assert_same_to_rounding(whole, blocked, dtype):
+    tol = 1e-12 if dtype == np.float64 else 2e-5
+    for got, want in zip(blocked, whole):
+        if want is None:
+            assert got is None
+            continue
+        got, want = np.asarray(got, np.float64), np.asarray(want, np.float64)
+        assert np.max(np.abs(got - want)) <= tol * max(np.max(np.abs(want)), 1e-300)
+
+
+@pytest.mark.parametrize("layer_sizes", [(6, 9), (6, 7, 9), (6, 5, 4, 9)],
+                         ids=["no-hidden", "one-hidden", "two-hidden"])
+@pytest.mark.parametrize("target", ["int", "soft"])
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "sample-weights"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
+@pytest.mark.parametrize("plan", ["one-block", "class-blocks"])
+def test_blocked_output_layer_gives_the_whole_array_results(layer_sizes, target, weighted, dtype,
+                                                            plan, monkeypatch):
+    _, params, X, y = make_problem(layer_sizes, target, n_samples=30, activation="tanh")
+    net = fastnn.MLP(layer_sizes, activation="tanh", dtype=dtype)
+    sample_weight = np.random.default_rng(1).uniform(0.0, 2.0, 30) if weighted else None
+    max_memory = 64 << 20
+    if plan == "class-blocks":  # with several row blocks: the smallest budget that gives them
+        from fastnn.fused_linear import _plan_for
+
+        h = np.empty((30, layer_sizes[-2]), dtype)
+        W = np.empty((layer_sizes[-2], 9), dtype)
+        probs = np.empty((30, 9), dtype) if target == "soft" else None
+        for max_memory in range(512, 1 << 16, 8):
+            try:
+                chosen = _plan_for(h, W, probs, False, True, max_memory, True)
+            except ValueError:  # too small
+                continue
+            if chosen.class_blocked and 3 <= chosen.classes < 9 and chosen.rows < 30:
+                break
+        else:
+            raise AssertionError("no budget gives class blocks")
+
+    def everything():
+        loss, grad, input_grad = net._backprop(params, X, y, 1e-3, True, True, sample_weight)
+        loss_only = net.loss(params, X, y, 1e-3, sample_weight)
+        return loss, grad, input_grad, loss_only, net.input_grad(params, X, y)
+
+    whole, blocked = _both_sides_of_the_threshold(monkeypatch, net, everything, max_memory)
+    _assert_same_to_rounding(whole, blocked, dtype)
+    assert blocked[1].dtype == dtype and blocked[2].dtype == dtype
+
+
+def test_blocked_output_layer_check_grad(monkeypatch):
+    from fastnn import mlp as mlp_module
+
+    monkeypatch.setattr(mlp_module, "FUSED_OUTPUT_MIN_CLASSES", 2)
+    calls = _spy_on_blocked_output(monkeypatch)
+    net, params, X, y = make_problem((5, 4, 6), "int", n_samples=9)
+    sample_weight = np.linspace(0.5, 2.0, 9)
+    error = check_grad(net.loss, net.grad, params, X, y, 1e-3, sample_weight)
+    assert calls
+    assert error < 1e-6 * np.linalg.norm(net.grad(params, X, y, 1e-3, sample_weight))
+
+
+def test_a_network_with_50000_classes_trains_in_bounded_memory(monkeypatch):
+    import tracemalloc
+
+    from fastnn import mlp as mlp_module
+
+    max_memory = 4 << 20
+    monkeypatch.setattr(mlp_module, "FUSED_OUTPUT_MAX_MEMORY", max_memory)
+    n_samples, n_classes = 300, 50_000
+    net = fastnn.MLP((8, 16, n_classes), activation="relu")
+    assert n_classes >= mlp_module.FUSED_OUTPUT_MIN_CLASSES
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(n_samples, 8))
+    y = rng.integers(0, n_classes, n_samples)
+    params = net.init_params(seed=0)
+    net.loss_and_grad(params, X[:2], y[:2])  # imports outside the measurement
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        before, _ = tracemalloc.get_traced_memory()
+        loss, grad = net.loss_and_grad(params, X, y)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    # The whole logits and their gradient would take 2 * 300 * 50000 * 8 = 240 MB;
+    # the blocked layer takes max_memory besides the gradient vector and the
+    # hidden layer's activations (and their gradient).
+    hidden = 2 * n_samples * 16 * 8
+    assert peak - before <= grad.nbytes + hidden + max_memory + (256 << 10)
+    # And it trains: gradient steps lower the loss.
+    for _ in range(3):
+        params = params - 10.0 * grad
+        new_loss, grad = net.loss_and_grad(params, X, y)
+        assert new_loss < loss
+        loss = new_loss

@@ -497,7 +497,8 @@ def _xent_chunk(logits, target, index, offsets, denominator, kwargs):
             bad &= target != ignore_index
         if bad.any():
             raise _losses._label_error(
-                target, int(np.argmax(bad)), logits.shape[1], ignore_index, offsets[index[0]]
+                target, int(np.argmax(bad)), logits.shape[1], ignore_index,
+                offset=offsets[index[0]],
             )
     local = dict(kwargs, reduction="none" if reduction == "none" else "sum")
     loss, grad = _losses.softmax_cross_entropy(logits, target, **local)

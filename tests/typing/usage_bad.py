@@ -25,6 +25,9 @@ fastnn.logsumexp(x, 1, True)  # E: call-overload
 fastnn.softmax_cross_entropy(x, labels, reduction=True)  # E: call-overload
 fastnn.softmax_cross_entropy(x, labels, reduction="avg")  # E: call-overload
 fastnn.softmax_cross_entropy(x, labels, ignore_index=1.5)  # E: call-overload
+fastnn.linear_cross_entropy(x, x.T, labels, reduction="avg")  # E: call-overload
+fastnn.linear_cross_entropy(x, x.T, labels, max_memory=1e6)  # E: call-overload
+fastnn.linear_cross_entropy(x, x.T, labels, None)  # E: call-overload
 fastnn.set_num_threads("4")  # E: arg-type
 threads: str = fastnn.get_num_threads()  # E: assignment
 fastnn.MLP((3, 3), activation="gelu")  # E: arg-type

@@ -50,6 +50,18 @@ fastnn.softmax_cross_entropy(
 fastnn.softmax_cross_entropy(x, labels, ignore_index=-100, label_smoothing=0)
 print(float(loss) + 1.0)
 
+# The fused output layer: the same reductions, three gradients and an optional fourth.
+W_out = np.zeros((3, 5))
+fused_loss, grad_h, grad_W, grad_b = fastnn.linear_cross_entropy(x, W_out, labels)
+assert_type(fused_loss, np.floating)
+assert_type(grad_h, FloatArray)
+assert_type(grad_b, FloatArray | None)
+assert_type(fastnn.linear_cross_entropy(x, W_out, labels, reduction="none")[0], FloatArray)
+fastnn.linear_cross_entropy(
+    x32, W_out.astype(np.float32), labels, bias=np.zeros(5, np.float32), weight=[1.0] * 5,
+    label_smoothing=0.1, ignore_index=-100, max_memory=np.int64(1 << 20),
+)
+
 # Threads.
 fastnn.set_num_threads(2)
 fastnn.set_num_threads(np.int32(1))

@@ -79,15 +79,6 @@ def list_sections():
         print(f"{name:<{width}}  {when:<10}  {describe(name)}")
 
 
-def section_linear_xent(ctx):
-    from sections import linear_xent
-
-    linear_xent.run(ctx)
-
-
-SECTION_RUNNERS["linear_xent"] = section_linear_xent
-
-
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description="Benchmark fastnn against textbook NumPy, PyTorch CPU and SciPy, and against the limit "

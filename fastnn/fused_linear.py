@@ -83,10 +83,11 @@ def _plan(n_rows, n_features, n_classes, itemsize, max_memory, *, probabilities,
     # Unblocked: logits and gradient of r whole rows (and the target rows).
     row_bytes = n_classes * s * (2 + int(convert_target)) + _ROW_SCRATCH_BYTES
     # Class-blocked: running maximum, sum, log-sum and target weight per row;
-    # per block the logits, the two temporaries of block_max_sum and the
-    # target block; per class of a block W's and grad_W's columns.
+    # per block the logits, one temporary of the second pass and the target
+    # block (the compiled max-and-sum pass needs none); per class of a block
+    # W's and grad_W's columns.
     fixed_blocked = fixed + (s + 32) * n_rows
-    element_bytes = s * (3 + int(probabilities))
+    element_bytes = s * (2 + int(probabilities))
     column_bytes = (0 if w_contiguous_blocks else 2 * n_features * s) + 2 * s
 
     def blocked_bytes(rows, classes):

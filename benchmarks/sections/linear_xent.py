@@ -224,7 +224,8 @@ def _plan_label(fastnn, d):
 
 def run(ctx):
     """The section runner called by ``benchmarks/run.py``."""
-    from run import format_seconds, heading
+    from _report import heading
+    from _timer import format_seconds
 
     fastnn = ctx.fastnn
     torch = ctx.torch

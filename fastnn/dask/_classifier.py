@@ -561,13 +561,15 @@ DaskMLPClassifier.__doc__ = _documented_parameters(DaskMLPClassifier.__doc__)
 DaskMLPClassifier.__init__.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
     [
         inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD),
-        inspect.Parameter("client", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None),
+        inspect.Parameter("client", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None,
+                          annotation="Optional[distributed.Client]"),
     ]
     + [
         p.replace(kind=inspect.Parameter.KEYWORD_ONLY)
         for name, p in inspect.signature(MLPClassifier.__init__).parameters.items()
         if name != "self"
-    ]
+    ],
+    return_annotation=None,
 )
 
 

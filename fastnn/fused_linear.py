@@ -19,6 +19,7 @@ from numpy.typing import ArrayLike, NDArray
 from . import _dispatch
 from ._blas import matmul_into
 from ._config import run_kernel, threads_for
+from ._dask_dispatch import lazy_module
 from ._online_logsumexp import block_max_sum, merge_max_sum
 from ._typing import FloatArray, IntegerLike, Reduction
 from ._validation import as_array, as_float_array, is_integer, reject_masked
@@ -389,6 +390,12 @@ def linear_cross_entropy(
     >>> bool(np.allclose(small[1], grad_h) and np.allclose(small[2], grad_W))
     True
     """
+    lazy = lazy_module(h, target)
+    if lazy is not None:
+        return lazy.linear_cross_entropy(
+            h, W, target, bias=bias, weight=weight, reduction=reduction,
+            label_smoothing=label_smoothing, ignore_index=ignore_index, max_memory=max_memory,
+        )
     _check_reduction(reduction, _FUNC)
     smoothing = _check_smoothing(label_smoothing, _FUNC)
     _check_ignore_index(ignore_index, _FUNC)

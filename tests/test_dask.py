@@ -254,6 +254,43 @@ def test_cross_entropy_label_error_names_the_global_row():
 
 
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("options", [{}, {"ignore_index": 2, "weight": True, "bias": True},
+                                     {"probabilities": True, "label_smoothing": 0.1}])
+def test_linear_cross_entropy_on_row_chunks_equals_one_call(reduction, options):
+    rng = np.random.default_rng(10)
+    h, W = rng.normal(size=(41, 6)), rng.normal(size=(6, 9))
+    kwargs = {"reduction": reduction}
+    if options.get("probabilities"):
+        target = rng.dirichlet(np.ones(9), 41)
+    else:
+        target = rng.integers(0, 9, 41)
+    for key in ("ignore_index", "label_smoothing"):
+        if key in options:
+            kwargs[key] = options[key]
+    if options.get("weight"):
+        kwargs["weight"] = rng.random(9) + 0.5
+    if options.get("bias"):
+        kwargs["bias"] = rng.normal(size=9)
+    lazy = fastnn.linear_cross_entropy(
+        da.from_array(h, chunks=(10, 4)), W, da.from_array(target, chunks=13), **kwargs
+    )
+    assert all(isinstance(r, da.Array) for r in lazy if r is not None)
+    results = dask.compute(*[r for r in lazy if r is not None])
+    expected = [e for e in fastnn.linear_cross_entropy(h, W, target, **kwargs) if e is not None]
+    for got, want in zip(results, expected, strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-15)
+
+
+def test_linear_cross_entropy_label_error_names_the_global_row():
+    target = np.zeros(30, dtype=int)
+    target[25] = 7
+    lazy = fd.linear_cross_entropy(da.zeros((30, 2), chunks=10), np.zeros((2, 4)),
+                                   da.from_array(target, chunks=10))
+    with pytest.raises(ValueError, match=r"target\[25\] = 7 is not a class index"):
+        lazy[1].compute()
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
 def test_binary_cross_entropy_on_chunks_equals_one_call(reduction):
     rng = np.random.default_rng(5)
     z = rng.normal(size=(31, 6)) * 4

@@ -33,6 +33,7 @@ except ImportError as error:  # pragma: no cover - exercised without dask instal
 
 from ._classifier import DaskMLPClassifier
 from ._chunked import (
+    linear_cross_entropy,
     log_softmax,
     logsumexp,
     sigmoid,
@@ -52,5 +53,6 @@ __all__ = [
     "sigmoid_backward",
     "softmax_cross_entropy",
     "sigmoid_binary_cross_entropy",
+    "linear_cross_entropy",
     "DaskMLPClassifier",
 ]

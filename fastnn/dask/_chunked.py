@@ -23,6 +23,7 @@ from dask.array.core import handle_out
 
 from .. import _dispatch
 from .. import activations as _activations
+from .. import fused_linear as _fused_linear
 from .. import losses as _losses
 from .. import reductions as _reductions
 from .._online_logsumexp import block_max_sum, merge_max_sum
@@ -38,6 +39,7 @@ __all__ = [
     "sigmoid_backward",
     "softmax_cross_entropy",
     "sigmoid_binary_cross_entropy",
+    "linear_cross_entropy",
 ]
 
 
@@ -750,3 +752,175 @@ def sigmoid_binary_cross_entropy(
             return da.zeros(logits.shape, dtype=dtype), grad
         return da.block(losses.tolist()), grad
     return _reduced(parts, reduction, denominator, dtype), grad
+
+
+def _linear_xent_chunk(h, target, offset, denominator, W, kwargs):
+    """One row chunk's loss and gradients; "mean" over the global denominator."""
+    reduction, ignore_index = kwargs["reduction"], kwargs["ignore_index"]
+    if target.ndim == 1:
+        bad = (target < 0) | (target >= W.shape[1])
+        if ignore_index is not None:
+            bad &= target != ignore_index
+        if bad.any():
+            raise _losses._label_error(target, int(np.argmax(bad)), W.shape[1], ignore_index,
+                                       func="linear_cross_entropy", offset=offset)
+    if reduction == "mean" and not denominator:
+        # A mean over nothing: every chunk's own denominator is 0 too, so the
+        # chunk's mean has the NumPy function's nan (or zero) gradients.
+        local = kwargs
+    else:
+        local = dict(kwargs, reduction="none" if reduction == "none" else "sum")
+    loss, grad_h, grad_W, grad_b = _fused_linear.linear_cross_entropy(h, W, target, **local)
+    if reduction == "mean" and denominator:
+        scale = grad_h.dtype.type(1.0 / denominator)
+        for grad in (grad_h, grad_W, grad_b):
+            if grad is not None:
+                grad *= scale
+    return loss, grad_h, grad_W, grad_b
+
+
+def _add_all(arrays):
+    """The sum of the chunks' parameter gradients (None stays None)."""
+    if arrays[0] is None:
+        return None
+    total = arrays[0].copy()
+    for a in arrays[1:]:
+        total += a
+    return total
+
+
+def linear_cross_entropy(
+    h: Any,
+    W: ArrayLike,
+    target: Any,
+    *,
+    bias: Optional[ArrayLike] = None,
+    weight: Optional[ArrayLike] = None,
+    reduction: Reduction = "mean",
+    label_smoothing: float = 0.0,
+    ignore_index: Optional[IntegerLike] = None,
+    max_memory: IntegerLike = 64 << 20,
+) -> tuple["da.Array", "da.Array", "da.Array", Optional["da.Array"]]:
+    """Lazy :func:`fastnn.linear_cross_entropy` over row chunks of ``h``.
+
+    Parameters
+    ----------
+    h : dask.array.Array of shape (N, D)
+        The layer's input, chunked by rows (a chunked feature axis is
+        joined per row chunk).
+    W : array_like of shape (D, C)
+        The weight matrix, sent to every chunk.
+    target : dask.array.Array of shape (N,) or (N, C)
+        Class indices or probabilities, rechunked to h's rows.
+    bias : array_like of shape (C,), optional
+        Added to every row of logits.
+    weight : array_like of shape (C,), optional
+        Class weights.
+    reduction : {"mean", "sum", "none"}, optional
+        As for the NumPy function; "mean" divides by the denominator of the
+        whole array.
+    label_smoothing : float, optional
+        As for the NumPy function.
+    ignore_index : int, optional
+        As for the NumPy function.
+    max_memory : int, optional
+        The working-memory budget of each chunk's call.
+
+    Returns
+    -------
+    loss : dask.array.Array
+        A lazy scalar, or the per-row losses for "none".
+    grad_h : dask.array.Array
+        Chunked as h's rows.
+    grad_W : dask.array.Array
+        The chunks' gradients summed, one (D, C) chunk.
+    grad_b : dask.array.Array or None
+        None without ``bias``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import dask
+    >>> import dask.array as da
+    >>> import fastnn, fastnn.dask
+    >>> rng = np.random.default_rng(0)
+    >>> h, W, y = rng.normal(size=(6, 3)), rng.normal(size=(3, 4)), np.array([0, 1, 2, 3, 0, 1])
+    >>> lazy = fastnn.dask.linear_cross_entropy(da.from_array(h, chunks=2), W, y)
+    >>> loss, grad_h, grad_W, _ = dask.compute(*lazy[:3], None)
+    >>> bool(np.isclose(loss, fastnn.linear_cross_entropy(h, W, y)[0]))
+    True
+    """
+    func = "linear_cross_entropy"
+    h = _as_dask(h, "h", func)
+    target = _as_dask(target, "target", func)
+    # The weight matrix, bias and class weights go whole to every chunk.
+    weights = np.asarray(W.compute() if isinstance(W, da.Array) else W)
+    biases, class_weights = (
+        None if a is None else np.asarray(a.compute() if isinstance(a, da.Array) else a)
+        for a in (bias, weight)
+    )
+    dtype = _float_dtype(h.dtype, "h", func)
+    if h.ndim != 2:
+        raise ValueError(f"{func}: h must be 2-D with shape (N, D), got shape {h.shape}")
+    if target.ndim == 1 and target.dtype.kind not in "iu":
+        raise TypeError(
+            f"{func}: a 1-D target holds class indices and must be integers, got dtype "
+            f"{target.dtype}"
+        )
+    if target.shape[:1] != h.shape[:1] or target.ndim not in (1, 2):
+        raise ValueError(
+            f"{func}: target must have one row per row of h ({h.shape[0]}), got shape "
+            f"{target.shape}"
+        )
+    kwargs: dict[str, Any] = dict(bias=biases, weight=class_weights, reduction=reduction,
+                                  label_smoothing=label_smoothing, ignore_index=ignore_index,
+                                  max_memory=max_memory)
+    # Every check of the arguments the NumPy function makes, run on no rows.
+    probe = np.zeros((0,) + target.shape[1:], dtype=np.int64 if target.ndim == 1 else dtype)
+    _fused_linear.linear_cross_entropy(np.zeros((0, h.shape[1]), dtype=dtype), weights, probe,
+                                       **kwargs)
+    n_classes = weights.shape[1]
+    h, target = _row_blocks(h.astype(dtype), target)
+    row_chunks = h.chunks[0]
+    offsets = np.concatenate([[0], np.cumsum(row_chunks)]).astype(int)
+    denominator = None
+    if reduction == "mean":
+        denominator = dask.delayed(sum)([
+            dask.delayed(_xent_denominator)(part, n_classes, kwargs)
+            for part in target.to_delayed().ravel()
+        ])
+    tasks = [
+        dask.delayed(_linear_xent_chunk, nout=4)(part_h, part_t, int(offset), denominator,
+                                                 weights, kwargs)
+        for part_h, part_t, offset in zip(
+            h.to_delayed().ravel(), target.to_delayed().ravel(), offsets
+        )
+    ]
+    out_dtype = np.result_type(dtype, weights.dtype)
+    grad_h = da.concatenate([
+        da.from_delayed(task[1], (n, h.shape[1]), out_dtype)
+        for task, n in zip(tasks, row_chunks)
+    ])
+    grad_W = da.from_delayed(dask.delayed(_add_all)([task[2] for task in tasks]),
+                             weights.shape, out_dtype)
+    grad_b = None
+    if biases is not None:
+        grad_b = da.from_delayed(dask.delayed(_add_all)([task[3] for task in tasks]),
+                                 biases.shape, out_dtype)
+    losses = [task[0] for task in tasks]
+    if reduction == "none":
+        loss = da.concatenate([
+            da.from_delayed(part, (n,), out_dtype) for part, n in zip(losses, row_chunks)
+        ])
+    elif reduction == "mean":
+        loss = da.from_delayed(dask.delayed(_mean_of_sums)(losses, denominator, out_dtype),
+                               (), out_dtype)
+    else:
+        loss = _reduced(losses, reduction, None, np.dtype(out_dtype))
+    return loss, grad_h, grad_W, grad_b
+
+
+def _mean_of_sums(parts, denominator, dtype):
+    if not denominator:
+        return np.dtype(dtype).type(np.nan)
+    return _total(parts, denominator, np.dtype(dtype))

@@ -508,6 +508,24 @@ def test_estimator_pickles_and_converts_to_local(client, digits):
     assert not hasattr(copy, "params_")
 
 
+def test_warm_start_continues_like_mlpclassifier(digits):
+    X, y = digits
+    params = dict(hidden_layer_sizes=(10,), solver="adam", max_iter=2, random_state=0,
+                  warm_start=True)
+    Xd, yd = da.from_array(X, chunks=X.shape[0]), da.from_array(y, chunks=X.shape[0])
+    local, chunked = MLPClassifier(**params), DaskMLPClassifier(**params)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", fastnn.classifier.ConvergenceWarning)
+        for _ in range(2):
+            local.fit(X, y)
+            chunked.fit(Xd, yd)
+    # One chunk on the local scheduler: the same computation, call for call.
+    np.testing.assert_array_equal(chunked.params_, local.params_)
+    assert chunked.loss_curve_ == local.loss_curve_ and len(local.loss_curve_) == 4
+    with pytest.raises(ValueError, match="same classes"):
+        chunked.fit(Xd, yd % 3)
+
+
 def test_bad_fit_input_gets_a_clear_error(client):
     X = da.zeros((10, 3), chunks=5)
     with pytest.raises(ValueError, match="y has 9 rows, but X has 10"):

@@ -339,7 +339,8 @@ def _goals(rows):
         for key, t in timed(impl).items():
             torch_best[key] = min(t, torch_best.get(key, np.inf))
     unfused = timed("fastnn unfused")
-    peaks = [r["numpy_peak"] for r in rows if r["impl"] == "fastnn" and "numpy_peak" in r]
+    peaks = [r["numpy_peak"] for r in rows
+             if r["impl"] == "fastnn" and r.get("numpy_peak") is not None]
 
     def verdict(pairs, ok):
         if not pairs:

@@ -6,8 +6,10 @@ per case and implementation) and its summary in ``ctx.sections[name]``, which
 the performance goals (``_targets.py``) and the chart read after the run.
 """
 
+import contextlib
 import os
 import sys
+import tracemalloc
 
 import numpy as np
 
@@ -39,6 +41,33 @@ def import_fastnn():
                 "(python setup.py build_ext --inplace) first."
             )
     return fastnn
+
+
+def limit_blas(n):
+    """A context manager limiting every BLAS to ``n`` threads (threadpoolctl).
+
+    Does nothing when ``n`` is None or threadpoolctl is not installed.
+    """
+    if n is None:
+        return contextlib.nullcontext()
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=n, user_api="blas")
+
+
+def numpy_peak(fn):
+    """``(peak bytes allocated through NumPy while fn() runs, fn's result)``, by tracemalloc."""
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        before, _ = tracemalloc.get_traced_memory()
+        result = fn()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return peak - before, result
 
 
 class Context:

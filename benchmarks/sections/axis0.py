@@ -6,28 +6,14 @@ axis 0 and PyTorch's ``dim=0``, float32 and float64, each thread count of
 where a transposed copy of the input would show up as its size.
 """
 
-import tracemalloc
 
 import numpy as np
 
 from _cases import DTYPES, dtype_name, shape_label
+from _context import numpy_peak
 from _peers import KERNELS, agree
 from _report import heading, ratio_label
 from _timer import format_seconds
-
-
-def peak_numpy_allocation(fn):
-    """Peak bytes allocated through NumPy (tracemalloc) while ``fn()`` runs."""
-    tracemalloc.start()
-    try:
-        tracemalloc.reset_peak()
-        before, _ = tracemalloc.get_traced_memory()
-        result = fn()
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    del result
-    return peak - before
 
 
 def run(ctx):
@@ -56,7 +42,7 @@ def run(ctx):
         expected = KERNELS["softmax"].numpy({"x": x.astype(np.float64).T})().T
         agrees = agree(ctx.fastnn.softmax(x, axis=0), expected, dtype)
         ctx.set_threads(ctx.max_threads)
-        extra = peak_numpy_allocation(lambda: ctx.fastnn.softmax(x, axis=0)) - x.nbytes
+        extra = numpy_peak(lambda: ctx.fastnn.softmax(x, axis=0))[0] - x.nbytes
         for threads in ctx.threads:
             ctx.set_threads(threads)
             medians = {}

@@ -28,6 +28,7 @@ import warnings
 
 import numpy as np
 
+from _context import limit_blas
 from _report import heading
 from _timer import format_seconds
 
@@ -88,7 +89,7 @@ def run(ctx):
     params = mlp_probe.params_
     batch_X, batch_y = X[:2000], y[:2000]
     ctx.set_threads(1)
-    with _blas_threads(1):
+    with limit_blas(1):
         timing = ctx.time(lambda: mlp_probe.mlp_._loss_and_grad_trusted(
             params, batch_X, batch_y, None, 0.0))
     per_sample = timing.median / 2000
@@ -122,7 +123,7 @@ def run(ctx):
                     def make(k, options=options):
                         return DaskMLPClassifier(client, **base, **options, max_iter=k)
                     args = (Xd, yd)
-                with _blas_threads(1 if n_workers is None else None):
+                with limit_blas(1 if n_workers is None else None):
                     t1, _ = _median_fit_time(lambda: make(1), args, repeats)
                     tk, fitted = _median_fit_time(lambda: make(1 + extra_epochs), args, repeats)
                 epoch = (tk - t1) / extra_epochs
@@ -151,7 +152,7 @@ def run(ctx):
                 lbfgs_args = (big_X, big_y)
             # One full-batch lbfgs evaluation on the large data: the difference
             # between fits of 1 + k and 1 evaluations, over k.
-            with _blas_threads(1 if n_workers is None else None):
+            with limit_blas(1 if n_workers is None else None):
                 t1, _ = _median_fit_time(lambda: make_lbfgs(1), lbfgs_args, repeats)
                 tk, _ = _median_fit_time(lambda: make_lbfgs(1 + extra_epochs), lbfgs_args,
                                          repeats)
@@ -170,24 +171,3 @@ def run(ctx):
         print(f"  {label:14s} lbfgs, one evaluation on {N_LARGE} rows: "
               f"{format_seconds(result['lbfgs_evaluation_s'])}")
     ctx.sections["dask_fit"] = summary
-
-
-class _blas_threads:
-    """Limit the BLAS of this process to n threads (None: leave it), with threadpoolctl."""
-
-    def __init__(self, n):
-        self.n = n
-        self.limits = None
-
-    def __enter__(self):
-        if self.n is not None:
-            try:
-                from threadpoolctl import threadpool_limits
-            except ImportError:
-                return self
-            self.limits = threadpool_limits(limits=self.n)
-        return self
-
-    def __exit__(self, *exc):
-        if self.limits is not None:
-            self.limits.unregister()

@@ -24,6 +24,7 @@ import warnings
 
 import numpy as np
 
+from _context import limit_blas
 from _report import heading
 from _timer import format_seconds
 
@@ -49,15 +50,6 @@ def _datasets(quick):
         train, test = order[:n_train], order[n_train:]
         sets.append((name, X_all[train], y_all[train], X_all[test], y_all[test]))
     return sets
-
-
-def _limit_threads(n):
-    """Limit the BLAS to n threads (a context manager), when threadpoolctl is installed."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        return None
-    return threadpool_limits(limits=n)
 
 
 def _torch_fit(torch, X, y, X_test, params0_layers, activation, max_iter, seed, dtype):
@@ -133,14 +125,10 @@ def run(ctx):
                 settings = dict(hidden_layer_sizes=(HIDDEN,), activation=activation,
                                 max_iter=max_iter, tol=0.0, random_state=0)
                 for threads in ctx.threads:
-                    limiter = _limit_threads(threads)
-                    ctx.set_threads(threads)
-                    try:
+                    with limit_blas(threads):
+                        ctx.set_threads(threads)
                         row = _measure(ctx, SklearnMLPClassifier, MLPClassifier, settings, Xtr,
                                        y_train, Xte, y_test, repeats, activation, max_iter, dtype)
-                    finally:
-                        if limiter is not None:
-                            limiter.unregister()
                     row.update(data=name, activation=activation, dtype=np.dtype(dtype).name,
                                threads=threads)
                     rows.append(row)

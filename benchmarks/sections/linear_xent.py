@@ -37,9 +37,10 @@ section works.
 import os
 import statistics
 import time
-import tracemalloc
 
 import numpy as np
+
+from _context import limit_blas, numpy_peak
 
 FULL = dict(n_rows=8192, n_features=512, classes=(1_000, 32_000, 128_000), repeats=3)
 QUICK = dict(n_rows=256, n_features=32, classes=(100, 1_000, 4_000), repeats=1)
@@ -122,16 +123,9 @@ def _median_time(fn, repeats):
 
 def _numpy_peak(fn):
     """Peak bytes of NumPy allocations while fn() runs, less its outputs."""
-    tracemalloc.start()
-    try:
-        tracemalloc.reset_peak()
-        before, _ = tracemalloc.get_traced_memory()
-        result = fn()
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    peak, result = numpy_peak(fn)
     outputs = sum(np.asarray(part).nbytes for part in result if isinstance(part, np.ndarray))
-    return peak - before - outputs
+    return peak - outputs
 
 
 def _kib(path, field):
@@ -185,15 +179,6 @@ def _available_bytes():
     except OSError:
         return None
     return None if available is None else available * 1024
-
-
-def _limit_blas(n):
-    """Limit every BLAS to n threads (a context manager), when threadpoolctl is installed."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        return None
-    return threadpool_limits(limits=n, user_api="blas")
 
 
 def _make_data(n_rows, n_features, n_classes, rng):
@@ -272,9 +257,8 @@ def run(ctx):
             ]
         expected = None
         for threads in ctx.threads:
-            limiter = _limit_blas(threads)
-            ctx.set_threads(threads)
-            try:
+            with limit_blas(threads):
+                ctx.set_threads(threads)
                 for name, call, whole_arrays, note in impls:
                     row = {"classes": n_classes, "threads": threads, "impl": name, "note": note}
                     need = whole_arrays * logits_bytes
@@ -316,9 +300,6 @@ def run(ctx):
                           f"{mb(row['numpy_peak']):>9} {mb(row['rss_peak']):>8}  {note}"
                           + ("" if row["agrees"] else "  WARNING: results differ from fastnn's"),
                           flush=True)
-            finally:
-                if limiter is not None:
-                    limiter.unregister()
         del data
     ctx.set_threads(ctx.max_threads)
     goals = _goals(rows)

@@ -492,22 +492,37 @@ def _per_block(func, arrays, dtype, *args):
 def _xent_chunk(logits, target, index, offsets, denominator, kwargs):
     """One row chunk's loss and gradient; "mean" over the global denominator."""
     reduction, ignore_index = kwargs["reduction"], kwargs["ignore_index"]
-    if target.ndim == 1:
-        # Checked here to name the row by its place in the whole array.
-        bad = (target < 0) | (target >= logits.shape[1])
-        if ignore_index is not None:
-            bad &= target != ignore_index
-        if bad.any():
-            raise _losses._label_error(
-                target, int(np.argmax(bad)), logits.shape[1], ignore_index,
-                offset=offsets[index[0]],
-            )
+    _check_chunk_labels(target, logits.shape[1], ignore_index, offsets[index[0]],
+                        "softmax_cross_entropy")
     local = dict(kwargs, reduction="none" if reduction == "none" else "sum")
     loss, grad = _losses.softmax_cross_entropy(logits, target, **local)
     kept = None
     if ignore_index is not None and target.ndim == 1:
         kept = target != ignore_index
     return loss, _scaled(grad, reduction, denominator, kept)
+
+
+def _check_chunk_labels(target, n_classes, ignore_index, offset, func):
+    """Range-check a chunk's class indices, naming a bad row by its place in
+    the whole array (the chunk's own call would number it within the chunk)."""
+    if target.ndim != 1:
+        return
+    bad = (target < 0) | (target >= n_classes)
+    if ignore_index is not None:
+        bad &= target != ignore_index
+    if bad.any():
+        raise _losses._label_error(target, int(np.argmax(bad)), n_classes, ignore_index,
+                                   func=func, offset=offset)
+
+
+def _mean_denominator(target, n_classes, kwargs):
+    """The lazy "mean" denominator of the whole target, or None for other reductions."""
+    if kwargs["reduction"] != "mean":
+        return None
+    return dask.delayed(sum)([
+        dask.delayed(_xent_denominator)(part, n_classes, kwargs)
+        for part in target.to_delayed().ravel()
+    ])
 
 
 def _scaled(grad, reduction, denominator, kept=None):
@@ -637,12 +652,7 @@ def softmax_cross_entropy(
     _losses.softmax_cross_entropy(np.zeros((0, n_classes), dtype=dtype), probe, **kwargs)
     logits, target = _row_blocks(logits.astype(dtype), target)
     offsets = np.concatenate([[0], np.cumsum(logits.chunks[0])]).astype(int)
-    denominator = None
-    if reduction == "mean":
-        denominator = dask.delayed(sum)([
-            dask.delayed(_xent_denominator)(part, n_classes, kwargs)
-            for part in target.to_delayed().ravel()
-        ])
+    denominator = _mean_denominator(target, n_classes, kwargs)
     target_2d = target if target.ndim == 2 else target[:, None]
     parts, grad = _per_block(
         lambda z, t, index, *args: _xent_chunk(z, t if t.shape == z.shape else t[:, 0],
@@ -756,14 +766,9 @@ def sigmoid_binary_cross_entropy(
 
 def _linear_xent_chunk(h, target, offset, denominator, W, kwargs):
     """One row chunk's loss and gradients; "mean" over the global denominator."""
-    reduction, ignore_index = kwargs["reduction"], kwargs["ignore_index"]
-    if target.ndim == 1:
-        bad = (target < 0) | (target >= W.shape[1])
-        if ignore_index is not None:
-            bad &= target != ignore_index
-        if bad.any():
-            raise _losses._label_error(target, int(np.argmax(bad)), W.shape[1], ignore_index,
-                                       func="linear_cross_entropy", offset=offset)
+    reduction = kwargs["reduction"]
+    _check_chunk_labels(target, W.shape[1], kwargs["ignore_index"], offset,
+                        "linear_cross_entropy")
     if reduction == "mean" and not denominator:
         # A mean over nothing: every chunk's own denominator is 0 too, so the
         # chunk's mean has the NumPy function's nan (or zero) gradients.
@@ -883,12 +888,7 @@ def linear_cross_entropy(
     h, target = _row_blocks(h.astype(dtype), target)
     row_chunks = h.chunks[0]
     offsets = np.concatenate([[0], np.cumsum(row_chunks)]).astype(int)
-    denominator = None
-    if reduction == "mean":
-        denominator = dask.delayed(sum)([
-            dask.delayed(_xent_denominator)(part, n_classes, kwargs)
-            for part in target.to_delayed().ravel()
-        ])
+    denominator = _mean_denominator(target, n_classes, kwargs)
     tasks = [
         dask.delayed(_linear_xent_chunk, nout=4)(part_h, part_t, int(offset), denominator,
                                                  weights, kwargs)
@@ -912,15 +912,6 @@ def linear_cross_entropy(
         loss = da.concatenate([
             da.from_delayed(part, (n,), out_dtype) for part, n in zip(losses, row_chunks)
         ])
-    elif reduction == "mean":
-        loss = da.from_delayed(dask.delayed(_mean_of_sums)(losses, denominator, out_dtype),
-                               (), out_dtype)
     else:
-        loss = _reduced(losses, reduction, None, np.dtype(out_dtype))
+        loss = _reduced(losses, reduction, denominator, np.dtype(out_dtype))
     return loss, grad_h, grad_W, grad_b
-
-
-def _mean_of_sums(parts, denominator, dtype):
-    if not denominator:
-        return np.dtype(dtype).type(np.nan)
-    return _total(parts, denominator, np.dtype(dtype))

@@ -18,6 +18,13 @@ def correct_predictions(probabilities, targets, logistic):
     return np.argmax(probabilities, axis=1) == targets
 
 
+def take_rows(X, targets, weights, rows):
+    """``(X, targets, weights)`` at ``rows`` (None: all of them; weights may be None)."""
+    if rows is None:
+        return X, targets, weights
+    return X[rows], targets[rows], None if weights is None else weights[rows]
+
+
 class InMemoryRows:
     """Checked training arrays held in this process.
 
@@ -41,8 +48,7 @@ class InMemoryRows:
 
     def subset(self, indices):
         """The rows ``indices``, as rows of their own."""
-        weights = None if self.weights is None else self.weights[indices]
-        return InMemoryRows(self.mlp, self.X[indices], self.targets[indices], weights)
+        return InMemoryRows(self.mlp, *take_rows(self.X, self.targets, self.weights, indices))
 
     def has_positive_weight(self):
         return self.weights is None or bool(np.any(self.weights > 0))
@@ -53,11 +59,7 @@ class InMemoryRows:
         ``alpha`` is divided by the rows' total weight (their number without
         weights), as scikit-learn does per minibatch.
         """
-        if rows is None:
-            X, targets, weights = self.X, self.targets, self.weights
-        else:
-            X, targets = self.X[rows], self.targets[rows]
-            weights = None if self.weights is None else self.weights[rows]
+        X, targets, weights = take_rows(self.X, self.targets, self.weights, rows)
         total = X.shape[0] if weights is None else float(np.sum(weights))
         return self.mlp._loss_and_grad_trusted(params, X, targets, weights, alpha / total)
 

@@ -79,6 +79,13 @@ def _check_label_types(y):
             )
 
 
+def class_codes(Y):
+    """Class indices from a LabelBinarizer's 0/1 matrix (one column for two classes)."""
+    if Y.shape[1] == 1:
+        return Y[:, 0].astype(np.intp)
+    return np.argmax(Y, axis=1)
+
+
 def _stochastic_only(method):
     """``method`` as an attribute that exists only for the "sgd" and "adam" solvers,
     as scikit-learn's ``available_if``: ``hasattr(clf, "partial_fit")`` is False
@@ -434,26 +441,14 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
             )
             y = y.ravel()
         if not hasattr(self, "classes_") or (not self.warm_start and not incremental):
-            binarizer = LabelBinarizer()
-            binarizer.fit(y)
-            self._label_binarizer = binarizer
-            self.classes_ = binarizer.classes_
-            if len(self.classes_) < 2:
-                raise ValueError(
-                    f"y has only one class, {self.classes_[0]!r}; a classifier needs at least "
-                    "2 classes"
-                )
+            self._adopt_labels(LabelBinarizer().fit(y))
         else:
             if type_of_target(y) == "multilabel-indicator":
                 classes = np.arange(y.shape[1])
             else:
                 classes = np.unique(y)
             if self.warm_start and not incremental:
-                if set(classes) != set(self.classes_):
-                    raise ValueError(
-                        "warm_start can only be used where `y` has the same classes as in the "
-                        f"previous call to fit. Previously got {self.classes_}, `y` has {classes}"
-                    )
+                self._check_warm_start_classes(classes)
             elif len(np.setdiff1d(classes, self.classes_, assume_unique=True)):
                 raise ValueError(
                     f"`y` has classes not in `self.classes_`. `self.classes_` has "
@@ -461,6 +456,23 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
                 )
         Y = np.asarray(self._label_binarizer.transform(y)).astype(bool)
         return X, Y, y
+
+    def _adopt_labels(self, binarizer):
+        """Take the labels of a fitted LabelBinarizer; a classifier needs two or more."""
+        self._label_binarizer = binarizer
+        self.classes_ = binarizer.classes_
+        if len(self.classes_) < 2:
+            raise ValueError(
+                f"y has only one class, {self.classes_[0]!r}; a classifier needs at least "
+                "2 classes"
+            )
+
+    def _check_warm_start_classes(self, classes):
+        if set(classes) != set(self.classes_):
+            raise ValueError(
+                "warm_start can only be used where `y` has the same classes as in the "
+                f"previous call to fit. Previously got {self.classes_}, `y` has {classes}"
+            )
 
     def _check_sample_weight(self, sample_weight, n_samples):
         if sample_weight is None:
@@ -502,8 +514,8 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
                 "at a time: compute the weights of the whole data once, n_samples / (n_classes "
                 "* count of the class), and pass them as a dict"
             )
-        per_class = self._class_weights(self._codes(Y), weights)
-        per_sample = per_class[self._codes(Y)]
+        codes = class_codes(Y)
+        per_sample = self._class_weights(codes, weights)[codes]
         weights = per_sample if weights is None else weights * per_sample
         if not np.any(weights > 0):
             raise ValueError("the sample and class weights give every sample a zero weight")
@@ -539,16 +551,10 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
             )
         return per_class
 
-    def _codes(self, Y):
-        """Class indices (softmax) from the 0/1 target matrix."""
-        if Y.shape[1] == 1:
-            return Y[:, 0].astype(np.intp)
-        return np.argmax(Y, axis=1)
-
     def _targets(self, Y):
         """The network's targets: class indices for softmax, 0/1 floats for logistic."""
         if self.out_activation_ == "softmax":
-            return self._codes(Y)
+            return class_codes(Y)
         return np.ascontiguousarray(Y, dtype=self.mlp_.dtype)
 
     # --- fitting -------------------------------------------------------------------
@@ -668,7 +674,8 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         # The network keeps the dtype of its first fit; X is converted once.
         X = X.tocsr().astype(dtype, copy=False) if _is_sparse(X) else X.astype(dtype, copy=False)
         rows = InMemoryRows(self.mlp_, X, self._targets(Y), weights)
-        codes = None if self._label_binarizer.y_type_ == "multilabel-indicator" else self._codes(Y)
+        multilabel = self._label_binarizer.y_type_ == "multilabel-indicator"
+        codes = None if multilabel else class_codes(Y)
         return self._train(rows, codes, incremental)
 
     def _train(self, rows, codes, incremental):

@@ -242,8 +242,11 @@ class DaskMLPClassifier(MLPClassifier):
         return self
 
     def _training_rows(self, X, y, sample_weight, client):
-        """The rows to train on (and their runner, to close), for the current network."""
-        X, y, sample_weight, _ = _collections(X, y, sample_weight)
+        """The rows to train on (and their runner, to close), for the current network.
+
+        X, y and sample_weight are dask arrays with the same row chunks (see
+        ``_collections``).
+        """
         class_weights = self._dask_class_weights(y, sample_weight)
         softmax = self.out_activation_ == "softmax"
         weight_parts = (
@@ -283,19 +286,9 @@ class DaskMLPClassifier(MLPClassifier):
             _check_label_types(sample)
         binarizer = LabelBinarizer().fit(sample)
         if first_pass:
-            self._label_binarizer = binarizer
-            self.classes_ = binarizer.classes_
-            if len(self.classes_) < 2:
-                raise ValueError(
-                    f"y has only one class, {self.classes_[0]!r}; a classifier needs at least "
-                    "2 classes"
-                )
-        elif set(binarizer.classes_) != set(self.classes_):
-            raise ValueError(
-                "warm_start can only be used where `y` has the same classes as in the "
-                f"previous call to fit. Previously got {self.classes_}, `y` has "
-                f"{binarizer.classes_}"
-            )
+            self._adopt_labels(binarizer)
+        else:
+            self._check_warm_start_classes(binarizer.classes_)
 
     def _dask_codes(self, y):
         """Class indices of y, lazily (for the stratified early-stopping split)."""
@@ -352,12 +345,9 @@ class DaskMLPClassifier(MLPClassifier):
         >>> clf.partial_fit(X, y, classes=["a", "b"]).t_  # samples seen
         4
         """
-        X, _ = _as_rows(X, "X")
-        y = _aligned(_as_rows(y, "y")[0], X.chunks[0], "y", X.shape[0])
+        X, y, sample_weight, _ = _collections(X, y, sample_weight)
         parts = [X.to_delayed().ravel(), y.to_delayed().ravel()]
         if sample_weight is not None:
-            sample_weight = _aligned(_as_rows(sample_weight, "sample_weight")[0], X.chunks[0],
-                                     "sample_weight", X.shape[0])
             parts.append(sample_weight.to_delayed().ravel())
         for chunk in zip(*parts):
             values = dask.compute(*chunk)

@@ -19,7 +19,8 @@ equals the in-memory fit.
 import numpy as np
 import dask
 
-from .._training_rows import correct_predictions
+from .._training_rows import correct_predictions, take_rows
+from ..classifier import class_codes
 
 
 def prepare_chunk(X, y, sample_weight, offset, binarizer, softmax, class_weights, dtype):
@@ -34,10 +35,8 @@ def prepare_chunk(X, y, sample_weight, offset, binarizer, softmax, class_weights
     if not np.all(np.isfinite(X)):
         raise ValueError(f"Input X contains NaN or infinity (in the rows from {offset} on).")
     Y = np.asarray(binarizer.transform(np.asarray(y))).astype(bool)
-    if softmax:
-        targets = Y[:, 0].astype(np.intp) if Y.shape[1] == 1 else np.argmax(Y, axis=1)
-    else:
-        targets = np.ascontiguousarray(Y, dtype=dtype)
+    codes = class_codes(Y) if softmax or class_weights is not None else None
+    targets = codes if softmax else np.ascontiguousarray(Y, dtype=dtype)
     weights = None
     if sample_weight is not None:
         weights = np.asarray(sample_weight, dtype=np.float64)
@@ -46,7 +45,6 @@ def prepare_chunk(X, y, sample_weight, offset, binarizer, softmax, class_weights
         if np.any(weights < 0):
             raise ValueError(f"sample_weight must be non-negative (rows from {offset} on)")
     if class_weights is not None:
-        codes = Y[:, 0].astype(np.intp) if Y.shape[1] == 1 else np.argmax(Y, axis=1)
         weights = class_weights[codes] if weights is None else weights * class_weights[codes]
     return X, targets, weights
 
@@ -60,20 +58,13 @@ def join_chunks(*chunks):
     return X, targets, weights
 
 
-def _take(shard, rows):
-    X, targets, weights = shard
-    if rows is None:
-        return X, targets, weights
-    return X[rows], targets[rows], None if weights is None else weights[rows]
-
-
 def shard_loss_and_grad(shard, mlp, params, rows, alpha, sole):
     """Mean loss, its gradient and the rows' total weight on one shard.
 
     The L2 term is added here only when this shard is the only one
     (``sole``); otherwise the client adds it once to the combination.
     """
-    X, targets, weights = _take(shard, rows)
+    X, targets, weights = take_rows(*shard, rows)
     total = float(X.shape[0] if weights is None else np.sum(weights))
     if total == 0:
         return 0.0, None, 0.0
@@ -84,7 +75,7 @@ def shard_loss_and_grad(shard, mlp, params, rows, alpha, sole):
 
 def shard_score_and_loss(shard, mlp, params, rows):
     """Weighted count of correct predictions, mean loss and total weight on one shard."""
-    X, targets, weights = _take(shard, rows)
+    X, targets, weights = take_rows(*shard, rows)
     total = float(X.shape[0] if weights is None else np.sum(weights))
     if X.shape[0] == 0 or total == 0:
         return 0.0, 0.0, 0.0
@@ -96,7 +87,7 @@ def shard_score_and_loss(shard, mlp, params, rows):
 
 
 def shard_positive_weight(shard, rows):
-    weights = _take(shard, rows)[2]
+    weights = take_rows(*shard, rows)[2]
     return weights is None or bool(np.any(weights > 0))
 
 

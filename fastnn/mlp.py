@@ -649,7 +649,9 @@ class MLP:
             loss, top_input_grad = self._fused_output(
                 layers[-1], inputs[-1], y, sample_weight,
                 grad_layers[-1] if grad_layers is not None else None,
-                want_input_grad=want_input_grad or len(layers) > 1,
+                # The hidden layers' gradients start from the output layer's input
+                # gradient; a loss-only call needs neither.
+                want_input_grad=want_input_grad or (want_param_grad and len(layers) > 1),
             )
         elif self.output == "logistic":
             # Per-sample weights w_n / sum(w) as one column, reduced by a sum:

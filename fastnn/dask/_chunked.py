@@ -543,19 +543,21 @@ def _scaled(grad, reduction, denominator, kept=None):
 
 
 def _xent_denominator(target, n_classes, kwargs):
-    """This chunk's share of the "mean" denominator (see softmax_cross_entropy)."""
+    """This chunk's share of the "mean" denominator, by the kernel the NumPy
+    function counts it with (0 for a chunk with a bad label: its loss task
+    raises the range error)."""
     if target.ndim == 2:
         return float(target.shape[0])
-    labels = np.asarray(target)
-    ignore_index = kwargs["ignore_index"]
-    if ignore_index is not None:
-        labels = labels[labels != ignore_index]
-    if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
-        return 0.0  # the chunk's loss task raises the range error
-    weight = kwargs["weight"]
-    if weight is None:
-        return float(labels.size)
-    return float(np.sum(np.asarray(weight, dtype=np.float64)[labels]))
+    ignore_index, weight = kwargs["ignore_index"], kwargs["weight"]
+    bad_row, denominator = _dispatch.kernels.check_labels(
+        np.ascontiguousarray(target, dtype=np.int64),
+        n_classes,
+        0 if ignore_index is None else int(ignore_index),
+        ignore_index is not None,
+        _losses._NO_WEIGHTS if weight is None
+        else np.ascontiguousarray(weight, dtype=np.float64),
+    )
+    return 0.0 if bad_row >= 0 else float(denominator)
 
 
 def _total(parts, denominator, dtype):

@@ -262,7 +262,14 @@ cdef inline void log_softmax_row(const floating *x, floating *out, Py_ssize_t n)
     # from the maximum's exact 1: when one entry dominates, log(1 + tiny)
     # would round to 0 and lose the log-probability of the largest entry.
     cdef floating m = span_max(x, n)
-    cdef double s_less_one = span_exp_sum_less_one(x, m, n)
+    cdef double s_less_one
+    if out != x:
+        # The exponentials are stored in out, which the finishing pass
+        # overwrites: the stored sum (see span_exp_store_sum_less_one) needs
+        # about half the work of summing without storing.
+        s_less_one = span_exp_store_sum_less_one(x, m, out, n)
+    else:
+        s_less_one = span_exp_sum_less_one(x, m, n)
     span_log_softmax_finish(x, m, <floating>log1p(s_less_one), out, n)
 
 

@@ -3,7 +3,8 @@
  * for float and double by _vecmath.h (FNN_T is the element type, FNN_SUF the
  * name suffix, FNN_EXP the matching exp).  Every loop is branch-free so that
  * gcc vectorises it under `omp simd`; the Cython kernels compose these into
- * row and column kernels.
+ * row and column kernels.  FNN_EXP_NONPOS is the exp for arguments <= 0
+ * (or nan): x - max, and -|x|.
  *
  * Sums are accumulated in double for both element types: a float
  * accumulator loses about log2(n) bits on a 50,000-wide row.
@@ -99,7 +100,7 @@ static inline double FNN_FN(fnn_exp_store_sum)(const FNN_T *x, FNN_T shift, FNN_
 {
     FNN_SIMD
     for (ptrdiff_t j = 0; j < n; j++)
-        out[j] = FNN_EXP(x[j] - shift);
+        out[j] = FNN_EXP_NONPOS(x[j] - shift);
     return FNN_FN(fnn_sum)(out, n);
 }
 
@@ -118,7 +119,7 @@ static inline double FNN_FN(fnn_exp_store_sum_less_one)(const FNN_T *x, FNN_T sh
 {
     FNN_SIMD
     for (ptrdiff_t j = 0; j < n; j++)
-        out[j] = FNN_EXP(x[j] - shift);
+        out[j] = FNN_EXP_NONPOS(x[j] - shift);
     double s = FNN_FN(fnn_sum)(out, n);
     /* False for a nan sum, which the careful sum returns as nan too. */
     if ((s - 1.0) * FNN_PLAIN_SUM_RATIO >= s)
@@ -145,7 +146,7 @@ static inline double FNN_FN(fnn_exp_sum_less_one)(const FNN_T *x, FNN_T shift, p
         for (ptrdiff_t b = 0; b < block; b += FNN_EXP_LANES) {
             FNN_SIMD
             for (int l = 0; l < FNN_EXP_LANES; l++) {
-                FNN_T e = FNN_EXP(x[j + b + l] - shift);
+                FNN_T e = FNN_EXP_NONPOS(x[j + b + l] - shift);
                 FNN_T one = e == (FNN_T)1 ? (FNN_T)1 : (FNN_T)0;
                 acc[l] += e - one;
                 ones[l] += one;
@@ -159,7 +160,7 @@ static inline double FNN_FN(fnn_exp_sum_less_one)(const FNN_T *x, FNN_T shift, p
     double s = 0.0, count = 0.0;
     FNN_PRAGMA(omp simd reduction(+:s, count))
     for (ptrdiff_t t = j; t < n; t++) {
-        FNN_T e = FNN_EXP(x[t] - shift);
+        FNN_T e = FNN_EXP_NONPOS(x[t] - shift);
         FNN_T one = e == (FNN_T)1 ? (FNN_T)1 : (FNN_T)0;
         s += e - one;
         count += one;
@@ -204,8 +205,7 @@ FNN_NOINLINE static void FNN_FN(fnn_sigmoid_span)(const FNN_T *x, FNN_T *out, pt
     FNN_SIMD
     for (ptrdiff_t j = 0; j < n; j++) {
         FNN_T v = x[j];
-        FNN_T minus_abs = v < 0 ? v : -v;
-        FNN_T e = FNN_EXP(minus_abs);
+        FNN_T e = FNN_EXP_NONPOS(-FNN_ABS(v));
         FNN_T r = (FNN_T)1 / ((FNN_T)1 + e);
         out[j] = v < 0 ? e * r : r;
     }
@@ -293,7 +293,7 @@ FNN_MATH double FNN_FN(fnn_bce_core)(
     for (ptrdiff_t j = 0; j < n; j++) {
         FNN_T v = z[j];
         FNN_T minus_abs = v < 0 ? v : -v;
-        FNN_T e = FNN_EXP(minus_abs);
+        FNN_T e = FNN_EXP_NONPOS(minus_abs);
         FNN_T r = (FNN_T)1 / ((FNN_T)1 + e);
         FNN_T s_pos = v < 0 ? e * r : r;      /* sigmoid(z) */
         FNN_T s_neg = v < 0 ? r : e * r;      /* sigmoid(-z) = 1 - sigmoid(z), exactly */
@@ -362,7 +362,7 @@ static inline void FNN_FN(fnn_softmax_columns)(const FNN_T *x, FNN_T *out, ptrdi
             FNN_T *orow = out + k * stride;
             FNN_SIMD
             for (ptrdiff_t c = 0; c < w; c++) {
-                FNN_T e = FNN_EXP(row[c] - m[c]);
+                FNN_T e = FNN_EXP_NONPOS(row[c] - m[c]);
                 orow[c] = e;
                 s[c] += e;
             }
@@ -382,7 +382,7 @@ static inline void FNN_FN(fnn_softmax_columns)(const FNN_T *x, FNN_T *out, ptrdi
             FNN_T *orow = out + k * stride;
             FNN_SIMD
             for (ptrdiff_t c = 0; c < w; c++) {
-                FNN_T e = FNN_EXP(row[c] - m[c]);
+                FNN_T e = FNN_EXP_NONPOS(row[c] - m[c]);
                 FNN_T one = e == (FNN_T)1 ? (FNN_T)1 : (FNN_T)0;
                 orow[c] = e;
                 s[c] += e - one;
@@ -399,7 +399,7 @@ static inline void FNN_FN(fnn_softmax_columns)(const FNN_T *x, FNN_T *out, ptrdi
             const FNN_T *row = x + k * stride;
             FNN_SIMD
             for (ptrdiff_t c = 0; c < w; c++) {
-                FNN_T e = FNN_EXP(row[c] - m[c]);
+                FNN_T e = FNN_EXP_NONPOS(row[c] - m[c]);
                 FNN_T one = e == (FNN_T)1 ? (FNN_T)1 : (FNN_T)0;
                 s[c] += e - one;
                 ones[c] += one;

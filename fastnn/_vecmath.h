@@ -99,7 +99,9 @@ static inline int fnn_cpu_has_avx512(void)
 #endif
 }
 
-FNN_MATH float fnn_expf(float x)
+/* exp(x) for x <= 88.8 or nan (the exp of a shifted softmax entry,
+ * x - max <= 0, or of -|x|); fnn_expf below takes any x. */
+FNN_MATH float fnn_expf_nonpos(float x)
 {
     /* Inputs beyond these bounds give 0 or inf: the arithmetic below runs
      * on them unchecked (its result is garbage there) and is replaced by
@@ -107,7 +109,7 @@ FNN_MATH float fnn_expf(float x)
      * clamping x first (gcc turns clamps that must let nan through into
      * compare-and-mask sequences twice as long).  nan fails both
      * comparisons and poisons the polynomial, so it passes through. */
-    const float lo = -104.0f, hi = 88.8f;
+    const float lo = -104.0f;
     /* Round x / ln2 to the nearest integer by adding 1.5 * 2^23: the integer
      * then sits in the low mantissa bits, with no float->int conversion
      * (undefined for nan). */
@@ -138,14 +140,19 @@ FNN_MATH float fnn_expf(float x)
     memcpy(&s1, &b1, sizeof s1);
     memcpy(&s2, &b2, sizeof s2);
     float e = (p * s1) * s2;
-    e = x < lo ? 0.0f : e;
-    return x > hi ? HUGE_VALF : e;
+    return x < lo ? 0.0f : e;
 }
 
-FNN_MATH double fnn_exp(double x)
+FNN_MATH float fnn_expf(float x)
 {
-    /* Out-of-range inputs are replaced at the end, as in fnn_expf. */
-    const double lo = -746.0, hi = 710.0;
+    return x > 88.8f ? HUGE_VALF : fnn_expf_nonpos(x);
+}
+
+/* exp(x) for x <= 710 or nan, as fnn_expf_nonpos. */
+FNN_MATH double fnn_exp_nonpos(double x)
+{
+    /* Out-of-range inputs are replaced at the end, as in fnn_expf_nonpos. */
+    const double lo = -746.0;
     const double shifter = 6755399441055744.0;   /* 1.5 * 2^52 */
     double kf = x * 1.4426950408889634074 + shifter;
     double n = kf - shifter;
@@ -176,8 +183,12 @@ FNN_MATH double fnn_exp(double x)
     memcpy(&s1, &b1, sizeof s1);
     memcpy(&s2, &b2, sizeof s2);
     double e = (p * s1) * s2;
-    e = x < lo ? 0.0 : e;
-    return x > hi ? HUGE_VAL : e;
+    return x < lo ? 0.0 : e;
+}
+
+FNN_MATH double fnn_exp(double x)
+{
+    return x > 710.0 ? HUGE_VAL : fnn_exp_nonpos(x);
 }
 
 /* Natural logarithm for x > 0, branch-free and vectorisable, accurate to
@@ -336,17 +347,25 @@ enum { FNN_SOFTMAX = 0, FNN_LOG_SOFTMAX = 1, FNN_EXP_SHIFTED = 2, FNN_MAX_SUM = 
 #define FNN_T float
 #define FNN_SUF f32
 #define FNN_EXP fnn_expf
+#define FNN_EXP_NONPOS fnn_expf_nonpos
+#define FNN_ABS fabsf
 #include "_spans.h"
 #undef FNN_T
 #undef FNN_SUF
 #undef FNN_EXP
+#undef FNN_EXP_NONPOS
+#undef FNN_ABS
 
 #define FNN_T double
 #define FNN_SUF f64
 #define FNN_EXP fnn_exp
+#define FNN_EXP_NONPOS fnn_exp_nonpos
+#define FNN_ABS fabs
 #include "_spans.h"
 #undef FNN_T
 #undef FNN_SUF
 #undef FNN_EXP
+#undef FNN_EXP_NONPOS
+#undef FNN_ABS
 
 #endif /* FASTNN_VECMATH_H */

@@ -203,12 +203,8 @@ FNN_NOINLINE static void FNN_FN(fnn_exp_span)(const FNN_T *x, FNN_T *out, ptrdif
 FNN_NOINLINE static void FNN_FN(fnn_sigmoid_span)(const FNN_T *x, FNN_T *out, ptrdiff_t n)
 {
     FNN_SIMD
-    for (ptrdiff_t j = 0; j < n; j++) {
-        FNN_T v = x[j];
-        FNN_T e = FNN_EXP_NONPOS(-FNN_ABS(v));
-        FNN_T r = (FNN_T)1 / ((FNN_T)1 + e);
-        out[j] = v < 0 ? e * r : r;
-    }
+    for (ptrdiff_t j = 0; j < n; j++)
+        out[j] = FNN_SIGMOID(x[j]);
 }
 
 FNN_NOINLINE static void FNN_FN(fnn_sigmoid_grad_span)(const FNN_T *s, FNN_T *out, ptrdiff_t n)

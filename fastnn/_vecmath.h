@@ -99,17 +99,16 @@ static inline int fnn_cpu_has_avx512(void)
 #endif
 }
 
-/* exp(x) for x <= 88.8 or nan (the exp of a shifted softmax entry,
- * x - max <= 0, or of -|x|); fnn_expf below takes any x. */
-FNN_MATH float fnn_expf_nonpos(float x)
+/* exp(x) = (1 + t) * s1 * s2, the parts fnn_expf_nonpos and the sigmoid
+ * assemble: t = exp(r) - 1 for the reduced argument |r| <= ln2 / 2, and
+ * 2^n as two factors s1 s2 = 2^(n/2) 2^(n - n/2), both normal numbers even
+ * when the result is subnormal or close to overflow.  Valid for
+ * -104 <= x <= 88.8; outside, the parts are garbage, which the callers
+ * replace (cheaper in a vector loop than clamping x first: gcc turns a
+ * clamp that must let nan through into compare-and-mask sequences twice as
+ * long).  nan poisons t. */
+FNN_MATH void fnn_expf_parts(float x, float *t, float *s1, float *s2)
 {
-    /* Inputs beyond these bounds give 0 or inf: the arithmetic below runs
-     * on them unchecked (its result is garbage there) and is replaced by
-     * the two selects at the end, which cost less in a vector loop than
-     * clamping x first (gcc turns clamps that must let nan through into
-     * compare-and-mask sequences twice as long).  nan fails both
-     * comparisons and poisons the polynomial, so it passes through. */
-    const float lo = -104.0f;
     /* Round x / ln2 to the nearest integer by adding 1.5 * 2^23: the integer
      * then sits in the low mantissa bits, with no float->int conversion
      * (undefined for nan). */
@@ -118,7 +117,7 @@ FNN_MATH float fnn_expf_nonpos(float x)
     float n = kf - shifter;
     int32_t bits;
     memcpy(&bits, &kf, sizeof bits);
-    /* Unsigned arithmetic: for nan or |x| beyond the bounds the bits are
+    /* Unsigned arithmetic: for nan or x out of range the bits are
      * arbitrary and must not overflow a signed int. */
     int32_t k = (int32_t)((uint32_t)bits - 0x4B400000u);
     /* ln2 split in a part with few mantissa bits (n * ln2_hi is exact) and
@@ -131,28 +130,17 @@ FNN_MATH float fnn_expf_nonpos(float x)
     q = q * r + 4.16666667e-2f;            /* 1/24 */
     q = q * r + 1.66666667e-1f;            /* 1/6 */
     q = q * r + 0.5f;
-    float p = (q * (r * r) + r) + 1.0f;
+    *t = q * (r * r) + r;
     int32_t k1 = k >> 1;
     int32_t k2 = k - k1;
     uint32_t b1 = ((uint32_t)k1 + 127u) << 23;
     uint32_t b2 = ((uint32_t)k2 + 127u) << 23;
-    float s1, s2;
-    memcpy(&s1, &b1, sizeof s1);
-    memcpy(&s2, &b2, sizeof s2);
-    float e = (p * s1) * s2;
-    return x < lo ? 0.0f : e;
+    memcpy(s1, &b1, sizeof *s1);
+    memcpy(s2, &b2, sizeof *s2);
 }
 
-FNN_MATH float fnn_expf(float x)
+FNN_MATH void fnn_exp_parts(double x, double *t, double *s1, double *s2)
 {
-    return x > 88.8f ? HUGE_VALF : fnn_expf_nonpos(x);
-}
-
-/* exp(x) for x <= 710 or nan, as fnn_expf_nonpos. */
-FNN_MATH double fnn_exp_nonpos(double x)
-{
-    /* Out-of-range inputs are replaced at the end, as in fnn_expf_nonpos. */
-    const double lo = -746.0;
     const double shifter = 6755399441055744.0;   /* 1.5 * 2^52 */
     double kf = x * 1.4426950408889634074 + shifter;
     double n = kf - shifter;
@@ -174,22 +162,121 @@ FNN_MATH double fnn_exp_nonpos(double x)
     q = q * r + 1.0 / 24.0;
     q = q * r + 1.0 / 6.0;
     q = q * r + 0.5;
-    double p = (q * (r * r) + r) + 1.0;
+    *t = q * (r * r) + r;
     int64_t k1 = k >> 1;
     int64_t k2 = k - k1;
     uint64_t b1 = ((uint64_t)k1 + 1023u) << 52;
     uint64_t b2 = ((uint64_t)k2 + 1023u) << 52;
-    double s1, s2;
-    memcpy(&s1, &b1, sizeof s1);
-    memcpy(&s2, &b2, sizeof s2);
-    double e = (p * s1) * s2;
-    return x < lo ? 0.0 : e;
+    memcpy(s1, &b1, sizeof *s1);
+    memcpy(s2, &b2, sizeof *s2);
+}
+
+/* exp(x) for x <= 88.8 or nan (the exp of a shifted softmax entry,
+ * x - max <= 0, or of -|x|); fnn_expf takes any x.  The first product by
+ * 2^(n/2) is exact, so the result is rounded once. */
+FNN_MATH float fnn_expf_nonpos(float x)
+{
+    float t, s1, s2;
+    fnn_expf_parts(x, &t, &s1, &s2);
+    float e = ((t + 1.0f) * s1) * s2;
+    return x < -104.0f ? 0.0f : e;
+}
+
+FNN_MATH float fnn_expf(float x)
+{
+    return x > 88.8f ? HUGE_VALF : fnn_expf_nonpos(x);
+}
+
+/* exp(x) for x <= 710 or nan, as fnn_expf_nonpos. */
+FNN_MATH double fnn_exp_nonpos(double x)
+{
+    double t, s1, s2;
+    fnn_exp_parts(x, &t, &s1, &s2);
+    double e = ((t + 1.0) * s1) * s2;
+    return x < -746.0 ? 0.0 : e;
 }
 
 FNN_MATH double fnn_exp(double x)
 {
     return x > 710.0 ? HUGE_VAL : fnn_exp_nonpos(x);
 }
+
+/* num - y * d exactly, for y = num / d rounded (so that num - y d is
+ * representable): one FMA where the CPU has it, else Dekker's exact product
+ * with Veltkamp's splitting (libm's fma() would be a slow call per
+ * element). */
+FNN_MATH float fnn_exact_residualf(float num, float y, float d)
+{
+#if defined(__FMA__) || defined(__AVX512F__)
+    return fmaf(-y, d, num);
+#else
+    const float split = 4097.0f;             /* 2^12 + 1 */
+    float cy = split * y, cd = split * d;
+    float y_hi = cy - (cy - y), y_lo = y - y_hi;
+    float d_hi = cd - (cd - d), d_lo = d - d_hi;
+    float prod = y * d;
+    float prod_err = ((y_hi * d_hi - prod) + y_hi * d_lo + y_lo * d_hi) + y_lo * d_lo;
+    return (num - prod) - prod_err;
+#endif
+}
+
+FNN_MATH double fnn_exact_residual(double num, double y, double d)
+{
+#if defined(__FMA__) || defined(__AVX512F__)
+    return fma(-y, d, num);
+#else
+    const double split = 134217729.0;        /* 2^27 + 1 */
+    double cy = split * y, cd = split * d;
+    double y_hi = cy - (cy - y), y_lo = y - y_hi;
+    double d_hi = cd - (cd - d), d_lo = d - d_hi;
+    double prod = y * d;
+    double prod_err = ((y_hi * d_hi - prod) + y_hi * d_lo + y_lo * d_hi) + y_lo * d_lo;
+    return (num - prod) - prod_err;
+#endif
+}
+
+/* The logistic function through e = exp(-|x|) <= 1, which never
+ * overflows: 1 / (1 + e) for x >= 0 and e / (1 + e) for x < 0.  Rounded
+ * naively, e's last rounding, 1 + e and the division add up to 3 ulp in
+ * float and 2 in double.  Here each of them is corrected by its exact
+ * error term, so what remains is the reduced argument's rounding, the
+ * polynomial's and the final rounding: within 1 ulp of the correctly
+ * rounded result (every float32 input, and a dense and a random float64
+ * sweep, in benchmarks/exp_accuracy.py). */
+#define FNN_SIGMOID_BODY(T, PARTS, RESIDUAL, LO)                                \
+    T a = v < 0 ? v : -v;                                                      \
+    T t, s1, s2;                                                               \
+    PARTS(a, &t, &s1, &s2);                                                    \
+    T p = t + (T)1;                                                            \
+    T p_lo = ((T)1 - p) + t;                 /* exact: |t| < 1 */              \
+    T e = (p * s1) * s2;                                                       \
+    T e_lo = (p_lo * s1) * s2;                                                 \
+    e = a < LO ? (T)0 : e;                                                     \
+    e_lo = a < LO ? (T)0 : e_lo;                                               \
+    T d = (T)1 + e;                                                            \
+    T d_lo = ((T)1 - d) + e;                 /* exact: e <= 1 */               \
+    T num = v < 0 ? e : (T)1;                                                  \
+    T num_lo = v < 0 ? e_lo : (T)0;                                            \
+    T y = num / d;                                                             \
+    /* num + num_lo - y (d + d_lo + e_lo), with num - y d exact, divided    \
+     * by d: the correction is a few ulp of y, so 1 / d needs only a few     \
+     * bits, and it is y itself or 1 - y (1/(1+e) = 1 - e/(1+e)), which    \
+     * saves a second division. */                                          \
+    T residual = RESIDUAL(num, y, d) + (num_lo - y * (d_lo + e_lo));           \
+    T inv_d = v < 0 ? (T)1 - y : y;                                            \
+    return y + residual * inv_d;
+
+FNN_MATH float fnn_sigmoidf(float v)
+{
+    FNN_SIGMOID_BODY(float, fnn_expf_parts, fnn_exact_residualf, -104.0f)
+}
+
+FNN_MATH double fnn_sigmoid(double v)
+{
+    FNN_SIGMOID_BODY(double, fnn_exp_parts, fnn_exact_residual, -746.0)
+}
+
+#undef FNN_SIGMOID_BODY
 
 /* Natural logarithm for x > 0, branch-free and vectorisable, accurate to
  * about 1 ulp; nan and +inf are returned unchanged.  (The kernels only take
@@ -349,23 +436,27 @@ enum { FNN_SOFTMAX = 0, FNN_LOG_SOFTMAX = 1, FNN_EXP_SHIFTED = 2, FNN_MAX_SUM = 
 #define FNN_EXP fnn_expf
 #define FNN_EXP_NONPOS fnn_expf_nonpos
 #define FNN_ABS fabsf
+#define FNN_SIGMOID fnn_sigmoidf
 #include "_spans.h"
 #undef FNN_T
 #undef FNN_SUF
 #undef FNN_EXP
 #undef FNN_EXP_NONPOS
 #undef FNN_ABS
+#undef FNN_SIGMOID
 
 #define FNN_T double
 #define FNN_SUF f64
 #define FNN_EXP fnn_exp
 #define FNN_EXP_NONPOS fnn_exp_nonpos
 #define FNN_ABS fabs
+#define FNN_SIGMOID fnn_sigmoid
 #include "_spans.h"
 #undef FNN_T
 #undef FNN_SUF
 #undef FNN_EXP
 #undef FNN_EXP_NONPOS
 #undef FNN_ABS
+#undef FNN_SIGMOID
 
 #endif /* FASTNN_VECMATH_H */

@@ -20,6 +20,7 @@ from typing import Any, Literal, Optional, Union
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from ._blas_threads import training_blas_limit
 from ._compat import (
     SKLEARN_INSTALLED,
     BaseEstimator,
@@ -683,7 +684,13 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         # A diverging run overflows inside NumPy before the loss turns
         # non-finite; the loops detect that and raise one clear error instead
         # of a cascade of RuntimeWarnings.
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        n_samples = rows.n_samples
+        if self.solver == "lbfgs" or self.batch_size == "auto":
+            rows_per_step = n_samples if self.solver == "lbfgs" else min(200, n_samples)
+        else:
+            rows_per_step = min(self.batch_size, n_samples)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"), \
+                training_blas_limit(rows_per_step, self.mlp_.layer_sizes):
             if self.solver == "lbfgs":
                 self._fit_lbfgs(rows)
             else:

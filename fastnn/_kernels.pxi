@@ -9,9 +9,11 @@
 #      the span loops (one row of a softmax, one row of the cross-entropy);
 #   3. `def` loops over typed memoryviews that run the row kernels, serially
 #      or with OpenMP over rows.
-# Parallel loops are schedule="guided" rather than "static": when another
-# process takes a core, the thread still running picks up the remaining rows
-# instead of waiting for its descheduled twin to finish a fixed half.  Each
+# Parallel loops are schedule="dynamic", in grabs of about GRAB_ELEMENTS
+# elements: when another process takes a core, the thread still running
+# picks up the remaining rows instead of waiting for its descheduled twin to
+# finish a share fixed in advance.  ("static" fixes halves; "guided" hands
+# out half the work in its first two grabs, with the same effect.)  Each
 # row is computed the same way whichever thread takes it, so results are
 # bitwise identical for any thread count.
 # Nothing here validates input: fastnn/*.py checks shapes, dtypes, labels and
@@ -105,6 +107,10 @@ cdef extern from "_vecmath.h" nogil:
 # amortise scheduling, small enough to balance two threads on 1e5 elements.
 cdef enum:
     ELEMENTWISE_CHUNK = 8192
+# Elements per grab of a dynamically scheduled loop: a grab costs an atomic
+# increment (tens of nanoseconds), a few microseconds of work hide it.
+cdef enum:
+    GRAB_ELEMENTS = 16384
 # Bytes of each row that one column block of the axis kernel covers; with
 # K rows the block (K * 256 bytes) mostly stays in L2 across its three passes.
 cdef enum:
@@ -355,6 +361,11 @@ cdef inline double xent_prob_finish(const floating *z, const floating *target, f
     return q_sum * log_s - qz_sum
 
 
+cdef inline Py_ssize_t blocks_per_grab(Py_ssize_t elements_per_block) noexcept nogil:
+    # Work items a thread takes at once in a dynamically scheduled loop.
+    return max(1, GRAB_ELEMENTS // max(1, elements_per_block))
+
+
 cdef inline Py_ssize_t rows_per_block(Py_ssize_t C) noexcept nogil:
     # Short rows go through the transposed-block kernels 64 at a time; long
     # rows one at a time, so that even a few rows spread over the threads.
@@ -552,7 +563,7 @@ def softmax_rows(const floating[:, ::1] x,   # IN (N, C), C >= 1
         stream = use_streaming_stores(n_rows, C, sizeof(floating))
         with nogil, parallel(num_threads=n_threads):
             scratch = <floating *>stream_scratch(stream, C, sizeof(floating))
-            for b in prange(n_blocks, schedule="guided"):
+            for b in prange(n_blocks, schedule="dynamic", chunksize=blocks_per_grab(block * C)):
                 start = b * block
                 softmax_block(&x[start, 0], &out[start, 0], min(block, n_rows - start), C,
                               mode, scratch)
@@ -579,7 +590,7 @@ def softmax_axis(const floating[:, :, ::1] x,   # IN (outer, K, inner), K >= 1
                 softmax_columns(&x[o, 0, c0], &out[o, 0, c0], K, inner,
                                 min(width, inner - c0), mode)
     else:
-        for item in prange(outer * n_blocks, nogil=True, schedule="guided",
+        for item in prange(outer * n_blocks, nogil=True, schedule="dynamic", chunksize=blocks_per_grab(K * width),
                            num_threads=n_threads):
             o = item // n_blocks
             c0 = (item % n_blocks) * width
@@ -609,7 +620,8 @@ def max_sum_rows(const floating[:, ::1] x,   # IN (N, C), C >= 1
                 max_sum_block(&x[start, 0], min(block, n_rows - start), C, &max_out[start],
                               &sum_out[start])
     else:
-        for b in prange(n_blocks, nogil=True, schedule="guided", num_threads=n_threads):
+        for b in prange(n_blocks, nogil=True, schedule="dynamic",
+                       chunksize=blocks_per_grab(block * C), num_threads=n_threads):
             start = b * block
             max_sum_block(&x[start, 0], min(block, n_rows - start), C, &max_out[start],
                           &sum_out[start])
@@ -634,7 +646,7 @@ def max_sum_axis(const floating[:, :, ::1] x,   # IN (outer, K, inner), K >= 1
                 max_sum_columns(&x[o, 0, c0], K, inner, min(width, inner - c0),
                                 &max_out[o, c0], &sum_out[o, c0])
     else:
-        for item in prange(outer * n_blocks, nogil=True, schedule="guided",
+        for item in prange(outer * n_blocks, nogil=True, schedule="dynamic", chunksize=blocks_per_grab(K * width),
                            num_threads=n_threads):
             o = item // n_blocks
             c0 = (item % n_blocks) * width
@@ -655,7 +667,7 @@ cdef void elementwise(int op,
     if n_threads <= 1:
         span_elementwise(op, &x[0], &y[0], &out[0], n)
     else:
-        for chunk in prange(n_chunks, schedule="guided", num_threads=n_threads):
+        for chunk in prange(n_chunks, schedule="dynamic", num_threads=n_threads):
             start = chunk * ELEMENTWISE_CHUNK
             span_elementwise(op, &x[start], &y[start], &out[start],
                              min(ELEMENTWISE_CHUNK, n - start))
@@ -738,7 +750,7 @@ def binary_xent(const floating[::1] logits,   # IN (n,)
                     &pos_weight[start] if has_pw else NULL, <floating>scale, &grad_out[start],
                     &loss_out[start] if store else NULL, length)
     else:
-        for chunk in prange(n_chunks, nogil=True, schedule="guided", num_threads=n_threads):
+        for chunk in prange(n_chunks, nogil=True, schedule="dynamic", num_threads=n_threads):
             start = chunk * ELEMENTWISE_CHUNK
             length = min(ELEMENTWISE_CHUNK, n - start)
             chunk_loss_out[chunk] = bce_span(
@@ -829,7 +841,7 @@ def xent_index_rows(const floating[:, ::1] logits,   # IN (N, C), C >= 1
         stream = use_streaming_stores(n_rows, C, sizeof(floating))
         with nogil, parallel(num_threads=n_threads):
             scratch = <floating *>stream_scratch(stream, C, sizeof(floating))
-            for b in prange(n_blocks, schedule="guided"):
+            for b in prange(n_blocks, schedule="dynamic", chunksize=blocks_per_grab(block * C)):
                 start = b * block
                 xent_index_block(&logits[start, 0], &target[start], &grad_out[start, 0],
                                  &loss_out[start], min(block, n_rows - start), C, &weight[0],
@@ -867,7 +879,7 @@ def xent_prob_rows(const floating[:, ::1] logits,   # IN (N, C), C >= 1
     else:
         with nogil, parallel(num_threads=n_threads):
             scratch = <floating *>stream_scratch(stream, C, sizeof(floating))
-            for b in prange(n_blocks, schedule="guided"):
+            for b in prange(n_blocks, schedule="dynamic", chunksize=blocks_per_grab(block * C)):
                 start = b * block
                 xent_prob_block(&logits[start, 0], &target[start, 0], &grad_out[start, 0],
                                 &loss_out[start], min(block, n_rows - start), C, &weight[0],

@@ -911,19 +911,48 @@ cdef inline bint is_small_float_carray(object x, Py_ssize_t max_size) noexcept:
     return 0 < size < max_size
 
 
-def softmax_small(object x, bint log_output, Py_ssize_t max_size):
-    """Softmax (or log-softmax) over the last axis of a small array, or None."""
+cdef inline bint is_plain_out_for(object out, cnp.ndarray a) noexcept:
+    # out is an ndarray of a's shape and dtype, C-ordered, aligned and
+    # writeable, and either a itself (in place) or sharing no memory with it.
+    if type(out) is not cnp.ndarray:
+        return False
+    cdef cnp.ndarray o = <cnp.ndarray>out
+    cdef int ndim = cnp.PyArray_NDIM(a)
+    if (cnp.PyArray_TYPE(o) != cnp.PyArray_TYPE(a) or cnp.PyArray_NDIM(o) != ndim
+            or not cnp.PyArray_ISCARRAY(o)):
+        return False
+    cdef int d
+    for d in range(ndim):
+        if cnp.PyArray_DIM(o, d) != cnp.PyArray_DIM(a, d):
+            return False
+    cdef char *a_data = <char *>cnp.PyArray_DATA(a)
+    cdef char *o_data = <char *>cnp.PyArray_DATA(o)
+    cdef Py_ssize_t nbytes = cnp.PyArray_NBYTES(a)
+    return o_data == a_data or o_data + nbytes <= a_data or a_data + nbytes <= o_data
+
+
+def softmax_small(object x, object out, bint log_output, Py_ssize_t max_size):
+    """Softmax (or log-softmax) over the last axis of a small array, or None.
+
+    ``out``: None to allocate the result, or an array to write it to; None
+    is returned (the general path takes the call) unless it has ``x``'s
+    shape and dtype, is C-ordered and writeable, and is ``x`` or shares no
+    memory with it.
+    """
     if not is_small_float_carray(x, max_size):
         return None
     cdef cnp.ndarray a = <cnp.ndarray>x
+    if out is not None and not is_plain_out_for(out, a):
+        return None
     cdef int ndim = cnp.PyArray_NDIM(a)
     cdef int typenum = cnp.PyArray_TYPE(a)
     cdef Py_ssize_t C = cnp.PyArray_DIM(a, ndim - 1)
     cdef Py_ssize_t n_rows = cnp.PyArray_SIZE(a) // C
     cdef int mode = FNN_LOG_SOFTMAX if log_output else FNN_SOFTMAX
-    cdef cnp.ndarray out = cnp.PyArray_EMPTY(ndim, cnp.PyArray_DIMS(a), typenum, 0)
+    if out is None:
+        out = cnp.PyArray_EMPTY(ndim, cnp.PyArray_DIMS(a), typenum, 0)
     cdef void *x_data = cnp.PyArray_DATA(a)
-    cdef void *out_data = cnp.PyArray_DATA(out)
+    cdef void *out_data = cnp.PyArray_DATA(<cnp.ndarray>out)
     with nogil:
         if typenum == cnp.NPY_FLOAT32:
             softmax_rows_serial(<const float *>x_data, <float *>out_data, n_rows, C, mode)

@@ -87,9 +87,10 @@ def _run_softmax(x, result, axis, log_output, fresh):
 
 
 def _softmax_family(x, axis, out, where, log_output, func):
-    if out is None and where is None and type(axis) is int and axis == -1:
-        # Small C-ordered float arrays go straight to the kernel (None: not one).
-        result = _dispatch.kernels.softmax_small(x, log_output, PARALLEL_MIN_ELEMENTS)
+    if where is None and type(axis) is int and axis == -1:
+        # Small C-ordered float arrays (and a plain out=) go straight to the
+        # kernel (None: not one).
+        result = _dispatch.kernels.softmax_small(x, out, log_output, PARALLEL_MIN_ELEMENTS)
         if result is not None:
             return result
     lazy = lazy_module(x, where, out)

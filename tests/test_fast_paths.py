@@ -60,7 +60,7 @@ def test_cross_entropy_fast_and_general_paths_agree(reduction, dtype, variant):
 def test_fast_paths_are_taken_for_small_arrays_only():
     k = _dispatch.kernels
     small = np.ones((4, 10))
-    assert k.softmax_small(small, False, _config.PARALLEL_MIN_ELEMENTS) is not None
+    assert k.softmax_small(small, None, False, _config.PARALLEL_MIN_ELEMENTS) is not None
     assert k.elementwise_small(1, small, None, _config.PARALLEL_MIN_ELEMENTS_SIGMOID) is not None
     assert k.xent_small(small, np.zeros(4, dtype=np.int64), 2, 1 << 15) is not None
     declined = [
@@ -74,7 +74,7 @@ def test_fast_paths_are_taken_for_small_arrays_only():
         np.ones((200, 200)),  # at or above the parallel cut-off
     ]
     for x in declined:
-        assert k.softmax_small(x, False, _config.PARALLEL_MIN_ELEMENTS) is None
+        assert k.softmax_small(x, None, False, _config.PARALLEL_MIN_ELEMENTS) is None
         assert k.elementwise_small(1, x, None, 1 << 15) is None
     # Labels the fast path cannot vouch for are left to the general path's errors.
     for labels in ([0, 1, 2, 10], [0, -1, 2, 3]):
@@ -118,3 +118,40 @@ def test_streaming_stores_for_large_outputs_change_nothing(dtype, offset, varian
             )
             np.testing.assert_array_equal(grad[rows], part_grad)
             np.testing.assert_array_equal(loss[rows], part_loss)
+
+
+@pytest.mark.parametrize("log_output", [False, True])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_small_out_fast_path_takes_plain_outputs_only(dtype, log_output):
+    k = _dispatch.kernels
+    limit = _config.PARALLEL_MIN_ELEMENTS
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((5, 10)).astype(dtype)
+    expected = k.softmax_small(x, None, log_output, limit)
+    out = np.full_like(x, np.nan)
+    assert k.softmax_small(x, out, log_output, limit) is out
+    np.testing.assert_array_equal(out, expected)
+    in_place = x.copy()
+    assert k.softmax_small(in_place, in_place, log_output, limit) is in_place
+    np.testing.assert_array_equal(in_place, expected)
+    buffer = np.zeros(120, dtype=dtype)
+    read_only = np.empty_like(x)
+    read_only.flags.writeable = False
+    declined = [
+        np.empty((5, 10), dtype=np.float64 if dtype == np.float32 else np.float32),  # dtype
+        np.empty((10, 5), dtype=dtype),  # shape
+        np.empty((50,), dtype=dtype),  # ndim
+        np.empty((10, 5), dtype=dtype).T,  # not C-ordered
+        read_only,
+        np.empty((5, 10), dtype=dtype).view(np.recarray),  # a subclass
+        [[0.0] * 10] * 5,  # not an array
+    ]
+    for bad in declined:
+        assert k.softmax_small(x, bad, log_output, limit) is None
+    # Partial overlap with the input: left to the general path.
+    x_in = buffer[:50].reshape(5, 10)
+    x_in[...] = x
+    assert k.softmax_small(x_in, buffer[10:60].reshape(5, 10), log_output, limit) is None
+    func = fastnn.log_softmax if log_output else fastnn.softmax
+    result = func(x_in, out=buffer[10:60].reshape(5, 10))
+    np.testing.assert_array_equal(result, expected)

@@ -205,13 +205,13 @@ def _checks(ctx, exp_result):
 
     if exp_result is not None:
         checks.append((
-            "float32 exp within 2 ulp (all 2^32 inputs)" if exp_result["stride"] == 1 else
-            f"float32 exp within 2 ulp (every {exp_result['stride']}th input)",
+            "float32 exp within 1 ulp (all 2^32 inputs)" if exp_result["stride"] == 1 else
+            f"float32 exp within 1 ulp (every {exp_result['stride']}th input)",
             f"max {exp_result['max_ulp']} ulp, {exp_result['special_mismatches']} inf/NaN/zero mismatches",
-            _verdict(exp_result["max_ulp"] <= 2 and exp_result["special_mismatches"] == 0),
+            _verdict(exp_result["max_ulp"] <= 1 and exp_result["special_mismatches"] == 0),
         ))
     else:
-        checks.append(("float32 exp within 2 ulp", "-", "n/a (run with --exp-sweep)"))
+        checks.append(("float32 exp within 1 ulp", "-", "n/a (run with --exp-sweep)"))
     return checks
 
 

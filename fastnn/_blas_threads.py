@@ -37,6 +37,10 @@ def _blas_controller():
         except ImportError:
             _controller = False
         else:
+            # The controller knows the libraries loaded when it is made:
+            # load SciPy's OpenBLAS (L-BFGS's) first, beside NumPy's.
+            import scipy.linalg  # noqa: F401
+
             _controller = ThreadpoolController()
     return _controller
 

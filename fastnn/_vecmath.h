@@ -207,7 +207,9 @@ FNN_MATH double fnn_exp(double x)
  * element). */
 FNN_MATH float fnn_exact_residualf(float num, float y, float d)
 {
-#if defined(__FMA__) || defined(__AVX512F__)
+    /* Dekker's splitting must not be contracted into FMAs, so it is only
+     * compiled where the FMA is not there to be used. */
+#if defined(__FMA__) || defined(__AVX512F__) || defined(__FP_FAST_FMAF)
     return fmaf(-y, d, num);
 #else
     const float split = 4097.0f;             /* 2^12 + 1 */
@@ -222,7 +224,7 @@ FNN_MATH float fnn_exact_residualf(float num, float y, float d)
 
 FNN_MATH double fnn_exact_residual(double num, double y, double d)
 {
-#if defined(__FMA__) || defined(__AVX512F__)
+#if defined(__FMA__) || defined(__AVX512F__) || defined(__FP_FAST_FMA)
     return fma(-y, d, num);
 #else
     const double split = 134217729.0;        /* 2^27 + 1 */

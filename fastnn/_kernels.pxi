@@ -563,7 +563,8 @@ def softmax_rows(const floating[:, ::1] x,   # IN (N, C), C >= 1
         stream = use_streaming_stores(n_rows, C, sizeof(floating))
         with nogil, parallel(num_threads=n_threads):
             scratch = <floating *>stream_scratch(stream, C, sizeof(floating))
-            for b in prange(n_blocks, schedule="dynamic", chunksize=blocks_per_grab(block * C)):
+            for b in prange(n_blocks, schedule="dynamic",
+                            chunksize=blocks_per_grab(block * C)):
                 start = b * block
                 softmax_block(&x[start, 0], &out[start, 0], min(block, n_rows - start), C,
                               mode, scratch)
@@ -590,8 +591,8 @@ def softmax_axis(const floating[:, :, ::1] x,   # IN (outer, K, inner), K >= 1
                 softmax_columns(&x[o, 0, c0], &out[o, 0, c0], K, inner,
                                 min(width, inner - c0), mode)
     else:
-        for item in prange(outer * n_blocks, nogil=True, schedule="dynamic", chunksize=blocks_per_grab(K * width),
-                           num_threads=n_threads):
+        for item in prange(outer * n_blocks, nogil=True, schedule="dynamic",
+                           chunksize=blocks_per_grab(K * width), num_threads=n_threads):
             o = item // n_blocks
             c0 = (item % n_blocks) * width
             softmax_columns(&x[o, 0, c0], &out[o, 0, c0], K, inner,
@@ -646,8 +647,8 @@ def max_sum_axis(const floating[:, :, ::1] x,   # IN (outer, K, inner), K >= 1
                 max_sum_columns(&x[o, 0, c0], K, inner, min(width, inner - c0),
                                 &max_out[o, c0], &sum_out[o, c0])
     else:
-        for item in prange(outer * n_blocks, nogil=True, schedule="dynamic", chunksize=blocks_per_grab(K * width),
-                           num_threads=n_threads):
+        for item in prange(outer * n_blocks, nogil=True, schedule="dynamic",
+                           chunksize=blocks_per_grab(K * width), num_threads=n_threads):
             o = item // n_blocks
             c0 = (item % n_blocks) * width
             max_sum_columns(&x[o, 0, c0], K, inner, min(width, inner - c0),
@@ -841,7 +842,8 @@ def xent_index_rows(const floating[:, ::1] logits,   # IN (N, C), C >= 1
         stream = use_streaming_stores(n_rows, C, sizeof(floating))
         with nogil, parallel(num_threads=n_threads):
             scratch = <floating *>stream_scratch(stream, C, sizeof(floating))
-            for b in prange(n_blocks, schedule="dynamic", chunksize=blocks_per_grab(block * C)):
+            for b in prange(n_blocks, schedule="dynamic",
+                            chunksize=blocks_per_grab(block * C)):
                 start = b * block
                 xent_index_block(&logits[start, 0], &target[start], &grad_out[start, 0],
                                  &loss_out[start], min(block, n_rows - start), C, &weight[0],
@@ -879,7 +881,8 @@ def xent_prob_rows(const floating[:, ::1] logits,   # IN (N, C), C >= 1
     else:
         with nogil, parallel(num_threads=n_threads):
             scratch = <floating *>stream_scratch(stream, C, sizeof(floating))
-            for b in prange(n_blocks, schedule="dynamic", chunksize=blocks_per_grab(block * C)):
+            for b in prange(n_blocks, schedule="dynamic",
+                            chunksize=blocks_per_grab(block * C)):
                 start = b * block
                 xent_prob_block(&logits[start, 0], &target[start, 0], &grad_out[start, 0],
                                 &loss_out[start], min(block, n_rows - start), C, &weight[0],

@@ -107,10 +107,12 @@ static inline double FNN_FN(fnn_exp_store_sum)(const FNN_T *x, FNN_T shift, FNN_
 /* out[j] = exp(x[j] - max); returns the sum of out less one, as
  * fnn_sum_less_one (shift must be the maximum of x).  out may be x.
  *
- * The plain sum is taken first: when it is at least FNN_PLAIN_SUM_RATIO
- * times its excess over one, subtracting the one from it costs at most that
- * factor in relative accuracy (the sum's own rounding error is below
- * n 2^-53 of it), far below FNN_T's precision.  Only a row dominated by its
+ * The plain sum is taken first, with a rounding error below n 2^-53 of
+ * itself (the careful sum's bound relative to its excess over one).  When
+ * the sum is at least FNN_PLAIN_SUM_RATIO times its excess over one,
+ * subtracting the one costs at most that factor in relative accuracy: in
+ * double, a factor 2 on the careful bound; in float, 1024 n 2^-53, below a
+ * float ulp (2^-24) for rows of up to 2^19 entries.  A row dominated by its
  * maximum (sum close to 1) is summed again with the ones counted apart.
  * The plain sum needs half the operations of the careful one. */
 #define FNN_PLAIN_SUM_RATIO (sizeof(FNN_T) == 4 ? 1024.0 : 2.0)

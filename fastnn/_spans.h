@@ -202,11 +202,62 @@ FNN_NOINLINE static void FNN_FN(fnn_exp_span)(const FNN_T *x, FNN_T *out, ptrdif
 
 /* The logistic function through exp(-|x|), which never overflows:
  * 1 / (1 + e) for x >= 0 and e / (1 + e) for x < 0. */
+/* num - y * d exactly, for y = num / d rounded (so that num - y d is
+ * representable): one FMA, or Dekker's exact product with Veltkamp's
+ * splitting where the FMA is not an instruction (see FNN_FAST_FMA_F32). */
+FNN_MATH FNN_T FNN_FN(fnn_exact_residual)(FNN_T num, FNN_T y, FNN_T d)
+{
+#if FNN_FAST_FMA
+    return FNN_FMA(-y, d, num);
+#else
+    FNN_T cy = FNN_SPLIT * y, cd = FNN_SPLIT * d;
+    FNN_T y_hi = cy - (cy - y), y_lo = y - y_hi;
+    FNN_T d_hi = cd - (cd - d), d_lo = d - d_hi;
+    FNN_T prod = y * d;
+    FNN_T prod_err = ((y_hi * d_hi - prod) + y_hi * d_lo + y_lo * d_hi) + y_lo * d_lo;
+    return (num - prod) - prod_err;
+#endif
+}
+
+/* The logistic function through e = exp(-|x|) <= 1, which never
+ * overflows: 1 / (1 + e) for x >= 0 and e / (1 + e) for x < 0.  Rounded
+ * naively, e's last rounding, 1 + e and the division add up to 3 ulp in
+ * float and 2 in double.  Here each of them is corrected by its exact
+ * error term, so what remains is the reduced argument's rounding, the
+ * polynomial's and the final rounding: within 1 ulp of the correctly
+ * rounded result (every float32 input, and a dense and a random float64
+ * sweep, in benchmarks/exp_accuracy.py).  e = (p + p_lo) s1 s2 from the
+ * exp's parts, 0 below the exp's range. */
+FNN_MATH FNN_T FNN_FN(fnn_sigmoid)(FNN_T v)
+{
+    FNN_T a = v < 0 ? v : -v;
+    FNN_T t, s1, s2;
+    FNN_EXP_PARTS(a, &t, &s1, &s2);
+    FNN_T p = t + (FNN_T)1;
+    FNN_T p_lo = ((FNN_T)1 - p) + t;         /* exact: |t| < 1 */
+    FNN_T e = (p * s1) * s2;
+    FNN_T e_lo = (p_lo * s1) * s2;
+    e = a < FNN_EXP_LO ? (FNN_T)0 : e;
+    e_lo = a < FNN_EXP_LO ? (FNN_T)0 : e_lo;
+    FNN_T d = (FNN_T)1 + e;
+    FNN_T d_lo = ((FNN_T)1 - d) + e;         /* exact: e <= 1 */
+    FNN_T num = v < 0 ? e : (FNN_T)1;
+    FNN_T num_lo = v < 0 ? e_lo : (FNN_T)0;
+    FNN_T y = num / d;
+    /* num + num_lo - y (d + d_lo + e_lo), with num - y d exact, divided by
+     * d: the correction is a few ulp of y, so 1 / d needs only a few bits,
+     * and it is y itself or 1 - y (1/(1+e) = 1 - e/(1+e)), which saves a
+     * second division. */
+    FNN_T residual = FNN_FN(fnn_exact_residual)(num, y, d) + (num_lo - y * (d_lo + e_lo));
+    FNN_T inv_d = v < 0 ? (FNN_T)1 - y : y;
+    return y + residual * inv_d;
+}
+
 FNN_NOINLINE static void FNN_FN(fnn_sigmoid_span)(const FNN_T *x, FNN_T *out, ptrdiff_t n)
 {
     FNN_SIMD
     for (ptrdiff_t j = 0; j < n; j++)
-        out[j] = FNN_SIGMOID(x[j]);
+        out[j] = FNN_FN(fnn_sigmoid)(x[j]);
 }
 
 FNN_NOINLINE static void FNN_FN(fnn_sigmoid_grad_span)(const FNN_T *s, FNN_T *out, ptrdiff_t n)

@@ -201,84 +201,20 @@ FNN_MATH double fnn_exp(double x)
     return x > 710.0 ? HUGE_VAL : fnn_exp_nonpos(x);
 }
 
-/* num - y * d exactly, for y = num / d rounded (so that num - y d is
- * representable): one FMA where the CPU has it, else Dekker's exact product
- * with Veltkamp's splitting (libm's fma() would be a slow call per
- * element). */
-FNN_MATH float fnn_exact_residualf(float num, float y, float d)
-{
-    /* Dekker's splitting must not be contracted into FMAs, so it is only
-     * compiled where the FMA is not there to be used. */
+/* Whether fmaf / fma compile to a fused multiply-add instruction: the
+ * sigmoid's exact residual (in _spans.h) then takes one, and otherwise
+ * Dekker's splitting, which must not be contracted into FMAs (libm's fma()
+ * would be a slow call per element). */
 #if defined(__FMA__) || defined(__AVX512F__) || defined(__FP_FAST_FMAF)
-    return fmaf(-y, d, num);
+#define FNN_FAST_FMA_F32 1
 #else
-    const float split = 4097.0f;             /* 2^12 + 1 */
-    float cy = split * y, cd = split * d;
-    float y_hi = cy - (cy - y), y_lo = y - y_hi;
-    float d_hi = cd - (cd - d), d_lo = d - d_hi;
-    float prod = y * d;
-    float prod_err = ((y_hi * d_hi - prod) + y_hi * d_lo + y_lo * d_hi) + y_lo * d_lo;
-    return (num - prod) - prod_err;
+#define FNN_FAST_FMA_F32 0
 #endif
-}
-
-FNN_MATH double fnn_exact_residual(double num, double y, double d)
-{
 #if defined(__FMA__) || defined(__AVX512F__) || defined(__FP_FAST_FMA)
-    return fma(-y, d, num);
+#define FNN_FAST_FMA_F64 1
 #else
-    const double split = 134217729.0;        /* 2^27 + 1 */
-    double cy = split * y, cd = split * d;
-    double y_hi = cy - (cy - y), y_lo = y - y_hi;
-    double d_hi = cd - (cd - d), d_lo = d - d_hi;
-    double prod = y * d;
-    double prod_err = ((y_hi * d_hi - prod) + y_hi * d_lo + y_lo * d_hi) + y_lo * d_lo;
-    return (num - prod) - prod_err;
+#define FNN_FAST_FMA_F64 0
 #endif
-}
-
-/* The logistic function through e = exp(-|x|) <= 1, which never
- * overflows: 1 / (1 + e) for x >= 0 and e / (1 + e) for x < 0.  Rounded
- * naively, e's last rounding, 1 + e and the division add up to 3 ulp in
- * float and 2 in double.  Here each of them is corrected by its exact
- * error term, so what remains is the reduced argument's rounding, the
- * polynomial's and the final rounding: within 1 ulp of the correctly
- * rounded result (every float32 input, and a dense and a random float64
- * sweep, in benchmarks/exp_accuracy.py). */
-#define FNN_SIGMOID_BODY(T, PARTS, RESIDUAL, LO)                                \
-    T a = v < 0 ? v : -v;                                                      \
-    T t, s1, s2;                                                               \
-    PARTS(a, &t, &s1, &s2);                                                    \
-    T p = t + (T)1;                                                            \
-    T p_lo = ((T)1 - p) + t;                 /* exact: |t| < 1 */              \
-    T e = (p * s1) * s2;                                                       \
-    T e_lo = (p_lo * s1) * s2;                                                 \
-    e = a < LO ? (T)0 : e;                                                     \
-    e_lo = a < LO ? (T)0 : e_lo;                                               \
-    T d = (T)1 + e;                                                            \
-    T d_lo = ((T)1 - d) + e;                 /* exact: e <= 1 */               \
-    T num = v < 0 ? e : (T)1;                                                  \
-    T num_lo = v < 0 ? e_lo : (T)0;                                            \
-    T y = num / d;                                                             \
-    /* num + num_lo - y (d + d_lo + e_lo), with num - y d exact, divided    \
-     * by d: the correction is a few ulp of y, so 1 / d needs only a few     \
-     * bits, and it is y itself or 1 - y (1/(1+e) = 1 - e/(1+e)), which    \
-     * saves a second division. */                                          \
-    T residual = RESIDUAL(num, y, d) + (num_lo - y * (d_lo + e_lo));           \
-    T inv_d = v < 0 ? (T)1 - y : y;                                            \
-    return y + residual * inv_d;
-
-FNN_MATH float fnn_sigmoidf(float v)
-{
-    FNN_SIGMOID_BODY(float, fnn_expf_parts, fnn_exact_residualf, -104.0f)
-}
-
-FNN_MATH double fnn_sigmoid(double v)
-{
-    FNN_SIGMOID_BODY(double, fnn_exp_parts, fnn_exact_residual, -746.0)
-}
-
-#undef FNN_SIGMOID_BODY
 
 /* Natural logarithm for x > 0, branch-free and vectorisable, accurate to
  * about 1 ulp; nan and +inf are returned unchanged.  (The kernels only take
@@ -437,28 +373,40 @@ enum { FNN_SOFTMAX = 0, FNN_LOG_SOFTMAX = 1, FNN_EXP_SHIFTED = 2, FNN_MAX_SUM = 
 #define FNN_SUF f32
 #define FNN_EXP fnn_expf
 #define FNN_EXP_NONPOS fnn_expf_nonpos
-#define FNN_ABS fabsf
-#define FNN_SIGMOID fnn_sigmoidf
+#define FNN_EXP_PARTS fnn_expf_parts
+#define FNN_EXP_LO -104.0f
+#define FNN_FMA fmaf
+#define FNN_FAST_FMA FNN_FAST_FMA_F32
+#define FNN_SPLIT 4097.0f                   /* 2^12 + 1 */
 #include "_spans.h"
 #undef FNN_T
 #undef FNN_SUF
 #undef FNN_EXP
 #undef FNN_EXP_NONPOS
-#undef FNN_ABS
-#undef FNN_SIGMOID
+#undef FNN_EXP_PARTS
+#undef FNN_EXP_LO
+#undef FNN_FMA
+#undef FNN_FAST_FMA
+#undef FNN_SPLIT
 
 #define FNN_T double
 #define FNN_SUF f64
 #define FNN_EXP fnn_exp
 #define FNN_EXP_NONPOS fnn_exp_nonpos
-#define FNN_ABS fabs
-#define FNN_SIGMOID fnn_sigmoid
+#define FNN_EXP_PARTS fnn_exp_parts
+#define FNN_EXP_LO -746.0
+#define FNN_FMA fma
+#define FNN_FAST_FMA FNN_FAST_FMA_F64
+#define FNN_SPLIT 134217729.0               /* 2^27 + 1 */
 #include "_spans.h"
 #undef FNN_T
 #undef FNN_SUF
 #undef FNN_EXP
 #undef FNN_EXP_NONPOS
-#undef FNN_ABS
-#undef FNN_SIGMOID
+#undef FNN_EXP_PARTS
+#undef FNN_EXP_LO
+#undef FNN_FMA
+#undef FNN_FAST_FMA
+#undef FNN_SPLIT
 
 #endif /* FASTNN_VECMATH_H */

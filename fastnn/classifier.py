@@ -679,16 +679,19 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         codes = None if multilabel else class_codes(Y)
         return self._train(rows, codes, incremental)
 
+    def _batch_rows(self, n_samples):
+        """Rows per minibatch: 200 for "auto", batch_size otherwise, at most n_samples."""
+        if self.batch_size == "auto":
+            return min(200, n_samples)
+        return int(np.clip(self.batch_size, 1, n_samples))
+
     def _train(self, rows, codes, incremental):
         """Run the solver on checked rows; ``codes``: class indices to stratify on, or None."""
         # A diverging run overflows inside NumPy before the loss turns
         # non-finite; the loops detect that and raise one clear error instead
         # of a cascade of RuntimeWarnings.
         n_samples = rows.n_samples
-        if self.solver == "lbfgs" or self.batch_size == "auto":
-            rows_per_step = n_samples if self.solver == "lbfgs" else min(200, n_samples)
-        else:
-            rows_per_step = min(self.batch_size, n_samples)
+        rows_per_step = n_samples if self.solver == "lbfgs" else self._batch_rows(n_samples)
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"), \
                 training_blas_limit(rows_per_step, self.mlp_.layer_sizes):
             if self.solver == "lbfgs":
@@ -850,16 +853,13 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         sample_idx = getattr(self, "_sample_order", None)
         if sample_idx is None or sample_idx.shape[0] != n_samples:
             sample_idx = np.arange(n_samples)
-        if self.batch_size == "auto":
-            batch_size = min(200, n_samples)
-        else:
-            if self.batch_size > n_samples:
-                warnings.warn(
-                    "Got `batch_size` less than 1 or larger than sample size. It is going to "
-                    "be clipped",
-                    stacklevel=4,
-                )
-            batch_size = int(np.clip(self.batch_size, 1, n_samples))
+        if self.batch_size != "auto" and self.batch_size > n_samples:
+            warnings.warn(
+                "Got `batch_size` less than 1 or larger than sample size. It is going to "
+                "be clipped",
+                stacklevel=4,
+            )
+        batch_size = self._batch_rows(n_samples)
 
         self.n_iter_ = 0
         for _ in range(self.max_iter):

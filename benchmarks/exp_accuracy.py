@@ -90,9 +90,10 @@ def reference(function, x):
 
 
 def ordered(bits):
-    """Map float32 bit patterns (as int32) to integers in the order of the floats."""
+    """Map float bit patterns (as int32 or int64) to integers in the order of the floats."""
+    magnitude = np.iinfo(bits.dtype).max
     bits = bits.astype(np.int64)
-    return np.where(bits < 0, -(bits & 0x7FFFFFFF), bits)
+    return np.where(bits < 0, -(bits & magnitude), bits)
 
 
 def ulp_float32(value):
@@ -287,8 +288,7 @@ def float64_sweep(variant="dispatch", n=1 << 22, seed=0):
     kernel(x, got, 1)
     with np.errstate(over="ignore"):
         ref = reference("sigmoid", x.astype(np.longdouble)).astype(np.float64)
-    as_int = lambda v: np.where(v.view(np.int64) < 0, -(v.view(np.int64) & 0x7FFFFFFFFFFFFFFF), v.view(np.int64))
-    dist = np.abs(as_int(got) - as_int(ref))
+    dist = np.abs(ordered(got.view(np.int64)) - ordered(ref.view(np.int64)))
     worst = int(np.argmax(dist))
     return {"inputs": int(x.size), "max_ulp": int(dist[worst]), "max_ulp_x": float(x[worst]),
             "ulp_histogram": dict(zip(["0", "1", "2", ">2"], map(int, np.bincount(np.minimum(dist, 3), minlength=4))))}

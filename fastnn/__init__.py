@@ -31,18 +31,21 @@ from .gradcheck import GradientCheckError, gradcheck
 from . import datasets
 
 
-def __getattr__(name):
-    # MLPClassifier is imported on first use: it brings in scikit-learn when
-    # that is installed, which `import fastnn` alone should not pay for.
-    if name == "MLPClassifier":
-        from .classifier import MLPClassifier
+_ESTIMATORS = ("MLPClassifier", "MLPRegressor")
 
-        return MLPClassifier
+
+def __getattr__(name):
+    # The estimators are imported on first use: they bring in scikit-learn
+    # when that is installed, which `import fastnn` alone should not pay for.
+    if name in _ESTIMATORS:
+        from . import estimators
+
+        return getattr(estimators, name)
     raise AttributeError(f"module 'fastnn' has no attribute {name!r}")
 
 
 def __dir__():
-    return sorted(set(globals()) | {"MLPClassifier"})
+    return sorted(set(globals()) | set(_ESTIMATORS))
 
 __all__ = [
     "softmax",
@@ -63,5 +66,6 @@ __all__ = [
     "gradcheck",
     "GradientCheckError",
     "MLPClassifier",
+    "MLPRegressor",
     "datasets",
 ]

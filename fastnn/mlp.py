@@ -6,9 +6,12 @@ them and a softmax output trained with the mean cross-entropy::
     z1 = X W1 + b1,  h1 = act(z1),  ...,  zL = h(L-1) WL + bL,  y_hat = softmax(zL)
     J  = -(1/N) sum_n sum_c y[n, c] log y_hat[n, c]  (+ 0.5 * l2 * sum_l ||Wl||^2)
 
-or, with ``output="logistic"``, independent sigmoid outputs trained with the
-binary cross-entropy summed over the outputs (one unit for a two-class
-problem, one per label for multilabel targets).  Sample weights turn the mean
+or with another output layer (``output_layers.py``): independent sigmoid
+outputs with the binary cross-entropy (``"logistic"``), the identity with
+half the squared error (``"identity"``) or ``exp`` with the Poisson deviance
+(``"exp"``).  The network never branches on which: the output layer object
+checks the targets, predicts and returns the loss and its gradient at the
+output.  Sample weights turn the mean
 over the batch into a weighted mean, and ``X`` may be a SciPy sparse matrix:
 only the first layer's products touch it, through ``scipy.sparse``.
 
@@ -28,42 +31,28 @@ import math
 import numbers
 import sys
 from collections.abc import Iterable
-from typing import Any, Literal, Optional, TypeVar
+from typing import Any, Literal, Optional, TypeVar, Union
 
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike, NDArray
 
 from . import _dispatch
+from ._config import run_kernel, threads_for
 from ._typing import Activation, FloatArray, IntegerLike, Seed
 from ._validation import as_array, check_rng
-from .losses import sigmoid_binary_cross_entropy as _binary_xent
-from .activations import sigmoid, sigmoid_backward, softmax
-from .fused_linear import fused_output_layer
-from .losses import softmax_cross_entropy
+from .activations import _ELEMENTWISE
+from .output_layers import OUTPUT_LAYERS, OutputLayer, get_output_layer
 
 __all__ = ["MLP", "num_params", "forward_backward_prop"]
 
 #: Hidden-layer activations; "sigmoid" is another name for "logistic".
 ACTIVATIONS = ("identity", "logistic", "sigmoid", "tanh", "relu")
-#: Output layers: softmax with the cross-entropy, or independent sigmoids
-#: with the binary cross-entropy.
-OUTPUTS = ("softmax", "logistic")
+#: Output layers by name (`fastnn.output_layers`): softmax with the
+#: cross-entropy, independent sigmoids with the binary cross-entropy, the
+#: identity with the squared error and exp with the Poisson deviance.
+OUTPUTS = tuple(OUTPUT_LAYERS)
 #: Initial-weight schemes of `MLP._draw_params`.
 INIT_SCHEMES = ("glorot", "he")
-#: From this many classes on, a softmax output layer and its loss are
-#: computed by `linear_cross_entropy` in blocks (within
-#: FUSED_OUTPUT_MAX_MEMORY bytes of working memory) instead of through the
-#: whole (N, classes) logits and their gradient.  Measured on a 2-core
-#: Zen 3 (loss and gradient of a 100-100-C float32 network, 200 and 2000
-#: rows): on one thread the blocked path is 3-42% faster from 256 classes
-#: on; on two threads it is 1.4-1.6x slower from 4096 classes on, where
-#: OpenMP's threads and two BLAS pools take turns on the same cores.  The
-#: threshold keeps small outputs on the whole-array path and bounds the
-#: memory of large ones.
-FUSED_OUTPUT_MIN_CLASSES = 4096
-#: The working memory of the blocked output layer (raised to what one
-#: call needs, for very large batches).
-FUSED_OUTPUT_MAX_MEMORY = 64 << 20
 
 
 def _is_sparse(X):
@@ -146,13 +135,26 @@ def num_params(layer_sizes: Iterable[IntegerLike]) -> int:
 # the pre-activations never need to be kept.
 
 
+# The trusted path calls the kernels directly: both arrays are fresh
+# C-contiguous products of the network's dtype.
+_SIGMOID_PARALLEL_MIN = _ELEMENTWISE["sigmoid"][1]
+_BACKWARD_PARALLEL_MIN = _ELEMENTWISE["sigmoid_backward"][1]
+
+
 def _sigmoid_forward(z):
-    return sigmoid(z, out=z)
+    flat = z.reshape(-1)
+    run_kernel(_dispatch.kernels.sigmoid, flat, flat, threads_for(flat.size, _SIGMOID_PARALLEL_MIN))
+    return z
 
 
 def _sigmoid_backward(grad_out, h):
     # sigmoid'(z) = s (1 - s) with s = sigmoid(z) = h
-    return sigmoid_backward(grad_out, h, out=grad_out)
+    flat = grad_out.reshape(-1)
+    run_kernel(
+        _dispatch.kernels.sigmoid_backward, flat, h.reshape(-1), flat,
+        threads_for(flat.size, _BACKWARD_PARALLEL_MIN),
+    )
+    return grad_out
 
 
 def _tanh_forward(z):
@@ -217,11 +219,15 @@ class MLP:
     dtype : {numpy.float64, numpy.float32}, default numpy.float64
         Floating type of the parameters and of every computation.  Inputs
         and parameters of another type are converted.
-    output : {"softmax", "logistic"}, default "softmax"
-        "softmax": the outputs are class probabilities trained with the
-        cross-entropy.  "logistic": every output is an independent
-        probability ``sigmoid(z)`` trained with the binary cross-entropy
-        (one unit for two classes, one per label for multilabel targets).
+    output : {"softmax", "logistic", "identity", "exp"} or OutputLayer, default "softmax"
+        The output layer (`fastnn.output_layers`).  "softmax": the outputs
+        are class probabilities trained with the cross-entropy.
+        "logistic": every output is an independent probability
+        ``sigmoid(z)`` trained with the binary cross-entropy (one unit for
+        two classes, one per label for multilabel targets).  "identity":
+        real-valued outputs ``z`` trained with half the squared error.
+        "exp": non-negative outputs ``exp(z)`` trained with the Poisson
+        deviance (log link).
 
     Attributes
     ----------
@@ -232,6 +238,10 @@ class MLP:
     dtype : numpy.dtype
         float32 or float64.
     output : str
+        The output layer's name.
+    output_layer : OutputLayer
+        The output layer, which checks targets, predicts and computes the
+        loss and its gradient at the output.
     n_params : int
         Length of the flat parameter vector, ``num_params(layer_sizes)``.
 
@@ -241,7 +251,12 @@ class MLP:
     ``l_n = -sum_c y[n, c] log softmax(zL)[n, c]``; with the logistic output
     it is the binary cross-entropy summed over the outputs,
     ``l_n = -sum_k (y[n, k] log s_k + (1 - y[n, k]) log(1 - s_k))`` with
-    ``s = sigmoid(zL)``.  The loss of a batch is their mean, or with sample
+    ``s = sigmoid(zL)``; with the identity output half the squared error
+    ``l_n = 0.5 * sum_k (zL[n, k] - y[n, k])^2``, and with the exp output
+    ``l_n = sum_k (exp(zL[n, k]) - y[n, k] zL[n, k])``, half the Poisson
+    deviance less a term free of the parameters.  Each output layer's
+    link is canonical for its loss, so the gradient at the output is
+    ``y_hat - y`` for every one.  The loss of a batch is their mean, or with sample
     weights ``w`` their weighted mean ``sum_n w_n l_n / sum_n w_n``, plus,
     when ``l2 > 0``, the penalty ``0.5 * l2 * sum_l ||Wl||_F^2`` on the
     weight matrices only (biases are not penalised, and the penalty is not
@@ -250,9 +265,10 @@ class MLP:
     rows do not sum to one the gradient with respect to the logits is
     ``(sum_c y_c) y_hat - y`` (see ``docs/derivations.md``).  For the
     logistic output ``y`` holds targets in [0, 1] of shape (N, Dy), or (N,)
-    when Dy is 1.  ``X`` may be a SciPy sparse matrix.
+    when Dy is 1; for the identity and exp outputs, real (exp:
+    non-negative) targets of the same shapes.  ``X`` may be a SciPy sparse matrix.
 
-    From ``fastnn.mlp.FUSED_OUTPUT_MIN_CLASSES`` softmax outputs on, the
+    From ``fastnn.output_layers.FUSED_OUTPUT_MIN_CLASSES`` softmax outputs on, the
     output layer and its loss are computed in blocks by
     :func:`fastnn.linear_cross_entropy`, so that the losses and gradients
     never hold the (N, Dy) logits or their gradient (`forward` still returns
@@ -290,7 +306,8 @@ class MLP:
     layer_sizes: tuple[int, ...]
     activation: Activation
     dtype: np.dtype[Any]
-    output: Literal["softmax", "logistic"]
+    output: str
+    output_layer: OutputLayer
     n_params: int
 
     def __init__(
@@ -298,7 +315,7 @@ class MLP:
         layer_sizes: Iterable[IntegerLike],
         activation: Activation = "sigmoid",
         dtype: DTypeLike = np.float64,
-        output: Literal["softmax", "logistic"] = "softmax",
+        output: Union[Literal["softmax", "logistic", "identity", "exp"], OutputLayer] = "softmax",
     ) -> None:
         self.layer_sizes = _check_layer_sizes(layer_sizes)
         if activation not in ACTIVATIONS:
@@ -310,9 +327,8 @@ class MLP:
             raise TypeError(f"dtype must be float32 or float64, got {dtype!r}") from None
         if self.dtype not in (np.float32, np.float64):
             raise TypeError(f"dtype must be float32 or float64, got {self.dtype}")
-        if output not in OUTPUTS:
-            raise ValueError(f"output must be one of {OUTPUTS}, got {output!r}")
-        self.output = output
+        self.output_layer = get_output_layer(output)
+        self.output = self.output_layer.name
         self.n_params = num_params(self.layer_sizes)
 
     def __repr__(self) -> str:
@@ -471,50 +487,7 @@ class MLP:
 
     def _check_y(self, y, n_samples, name="y"):
         """``name`` is the argument's name in the public caller's signature."""
-        y = as_array(y, name)
-        n_outputs = self.layer_sizes[-1]
-        if self.output == "logistic":
-            if y.ndim == 1 and n_outputs == 1:
-                y = y.reshape(-1, 1)
-            if y.shape != (n_samples, n_outputs):
-                raise ValueError(
-                    f"{name} of the logistic output must have shape ({n_samples}, {n_outputs})"
-                    + (f" or ({n_samples},)" if n_outputs == 1 else "")
-                    + f", got {y.shape}"
-                )
-            if not (np.issubdtype(y.dtype, np.number) or y.dtype == np.bool_) or np.iscomplexobj(y):
-                raise TypeError(f"{name} must be real numbers in [0, 1], got dtype {y.dtype}")
-            return np.ascontiguousarray(y, dtype=self.dtype)
-        n_classes = n_outputs
-        if y.ndim == 1:
-            if not np.issubdtype(y.dtype, np.integer):
-                raise TypeError(
-                    f"{name}: 1-D targets must be integer class indices, got dtype "
-                    f"{y.dtype}; pass probabilities as an (N, {n_classes}) array"
-                )
-            if y.shape[0] != n_samples:
-                raise ValueError(f"{name} has {y.shape[0]} labels for {n_samples} samples")
-            if y.size and (y.min() < 0 or y.max() >= n_classes):
-                raise ValueError(
-                    f"{name}: class indices must lie in [0, {n_classes}), got values from "
-                    f"{y.min()} to {y.max()}"
-                )
-            return y.astype(np.intp, copy=False)
-        if y.ndim == 2:
-            if y.dtype.kind not in "biuf":
-                raise TypeError(
-                    f"{name}: probability targets must be real numbers, got dtype {y.dtype}"
-                )
-            if y.shape != (n_samples, n_classes):
-                raise ValueError(
-                    f"{name}: probability targets must have shape ({n_samples}, {n_classes}), "
-                    f"got {y.shape}"
-                )
-            return y.astype(self.dtype, copy=False)
-        raise ValueError(
-            f"{name} must be class indices (N,) or probabilities (N, {n_classes}), "
-            f"got shape {y.shape}"
-        )
+        return self.output_layer.check_target(y, n_samples, self.layer_sizes[-1], self.dtype, name)
 
     def _check_sample_weight(self, sample_weight, n_samples):
         if sample_weight is None:
@@ -553,11 +526,9 @@ class MLP:
             inputs.append(activate(z))
 
     def _predict_trusted(self, params, X):
-        """Output probabilities of checked inputs (no validation)."""
+        """The output layer's predictions for checked inputs (no validation)."""
         _, logits = self._hidden_forward(self._unpack_trusted(params), X)
-        if self.output == "logistic":
-            return sigmoid(logits, out=logits)
-        return softmax(logits, axis=1)
+        return self.output_layer.predict(logits)
 
     def forward(self, params: ArrayLike, X: ArrayLike) -> FloatArray:
         """Output probabilities of every sample.
@@ -587,7 +558,8 @@ class MLP:
         self.unpack(checked)
         return self._predict_trusted(checked, self._check_X(X))
 
-    def _loss_and_grad_trusted(self, params, X, y, sample_weight, l2, want_grad=True):
+    def _loss_and_grad_trusted(self, params, X, y, sample_weight, l2, want_grad=True,
+                               loss_scale=1.0):
         """Loss and flat gradient of checked inputs, without any validation.
 
         The classifier's training loop calls this once per minibatch, after
@@ -598,46 +570,22 @@ class MLP:
         non-negative float64 (N,) array with a positive sum, ``l2`` a
         non-negative float.
         """
-        loss, grad, _ = self._backprop_trusted(params, X, y, sample_weight, l2, want_grad, False)
+        loss, grad, _ = self._backprop_trusted(
+            params, X, y, sample_weight, l2, want_grad, False, loss_scale
+        )
         return loss, grad
 
     def _uses_fused_output(self, X):
         """True when the output layer and its loss run blocked (many classes)."""
-        return (
-            self.output == "softmax"
-            and self.layer_sizes[-1] >= FUSED_OUTPUT_MIN_CLASSES
-            # A sparse X feeding the output layer directly stays with scipy.sparse.
-            and not (len(self.layer_sizes) == 2 and _is_sparse(X))
+        return self.output_layer.uses_blocked_path(
+            self.layer_sizes[-1], len(self.layer_sizes) == 2 and _is_sparse(X)
         )
 
-    def _fused_output(self, layer, h, y, sample_weight, grad_layer, want_input_grad):
-        """Loss of the softmax output layer and the gradient with respect to
-        its input ``h``, computed in blocks by `linear_cross_entropy`; the
-        layer's parameter gradients go into ``grad_layer`` when given.  The
-        same numbers, to rounding, as `softmax_cross_entropy` of the whole
-        logits followed by the products of `_backprop_trusted`."""
-        W, b = layer
-        n_samples = h.shape[0]
-        if sample_weight is None:
-            scale, row_scale = (1.0 / n_samples if n_samples else 1.0), None
-        else:
-            weights = sample_weight / np.sum(sample_weight)
-            scale, row_scale = 1.0, weights.astype(self.dtype)
-        grad_W, grad_b = grad_layer if grad_layer is not None else (None, None)
-        row_loss, input_grad = fused_output_layer(
-            h, W, b, y, scale, row_scale, grad_W, grad_b,
-            want_param_grads=grad_layer is not None, want_input_grad=want_input_grad,
-            max_memory=FUSED_OUTPUT_MAX_MEMORY,
-        )
-        if sample_weight is None:
-            # softmax_cross_entropy's mean: the kernels' sum, in the logits' dtype.
-            total = _dispatch.kernels.sum_losses(row_loss)
-            loss = self.dtype.type(total / n_samples if n_samples else np.nan)
-        else:
-            loss = np.dot(row_loss.astype(self.dtype).astype(np.float64), weights)
-        return loss, input_grad
-
-    def _backprop_trusted(self, params, X, y, sample_weight, l2, want_param_grad, want_input_grad):
+    def _backprop_trusted(self, params, X, y, sample_weight, l2, want_param_grad, want_input_grad,
+                          loss_scale=1.0):
+        """Loss, flat parameter gradient and input gradient (each when wanted) of checked
+        inputs.  ``loss_scale`` multiplies the reported data loss (not its gradient, nor
+        the penalty): the estimators use it for scikit-learn's loss conventions."""
         layers = self._unpack_trusted(params)
         fused = self._uses_fused_output(X)
         inputs, logits = self._hidden_forward(layers, X, with_logits=not fused)
@@ -645,33 +593,20 @@ class MLP:
         grad = np.empty(self.n_params, dtype=self.dtype) if want_param_grad else None
         grad_layers = self._unpack_trusted(grad) if want_param_grad else None
         top_input_grad = None
+        row_scale = None if sample_weight is None else sample_weight / np.sum(sample_weight)
         if fused:
-            loss, top_input_grad = self._fused_output(
-                layers[-1], inputs[-1], y, sample_weight,
+            loss, top_input_grad = self.output_layer.blocked_loss(
+                layers[-1], inputs[-1], y, row_scale,
                 grad_layers[-1] if grad_layers is not None else None,
                 # The hidden layers' gradients start from the output layer's input
                 # gradient; a loss-only call needs neither.
                 want_input_grad=want_input_grad or (want_param_grad and len(layers) > 1),
             )
-        elif self.output == "logistic":
-            # Per-sample weights w_n / sum(w) as one column, reduced by a sum:
-            # the weighted mean over samples of the loss summed over outputs,
-            # in one pass of the loss kernel.
-            if sample_weight is None:
-                column = np.full((n_samples, 1), 1.0 / max(n_samples, 1), dtype=self.dtype)
-            else:
-                column = (sample_weight / np.sum(sample_weight)).astype(self.dtype)[:, None]
-            loss, delta = _binary_xent(logits, y, weight=column, reduction="sum")
-        elif sample_weight is None:
-            # The fused kernel returns d(mean loss)/d(logits) = (y_hat - y) / N
-            # directly, without forming log(y_hat) (no log(0) for saturated rows).
-            loss, delta = softmax_cross_entropy(logits, y, reduction="mean")
         else:
-            row_loss, delta = softmax_cross_entropy(logits, y, reduction="none")
-            scale = sample_weight / np.sum(sample_weight)
-            loss = np.dot(row_loss.astype(np.float64), scale)
-            delta *= scale.astype(self.dtype)[:, None]
-        loss = float(loss)
+            loss, delta = self.output_layer.loss_and_delta(
+                logits, y, row_scale, want_delta=want_param_grad or want_input_grad
+            )
+        loss = float(loss) * loss_scale
         if l2:
             loss += 0.5 * l2 * sum(float(np.vdot(W, W)) for W, _ in layers)
         if not (want_param_grad or want_input_grad):

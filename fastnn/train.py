@@ -34,7 +34,7 @@ from typing import Any, Literal, Optional
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from .classifier import SOLVERS, MLPClassifier
+from .estimators.classifier import SOLVERS, MLPClassifier
 from .datasets import load_digits, make_spirals
 from .mlp import ACTIVATIONS
 

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 import fastnn
-from fastnn import _blas_threads, classifier
+from fastnn import _blas_threads
+from fastnn.estimators import _base as classifier
 
 threadpoolctl = pytest.importorskip("threadpoolctl")
 

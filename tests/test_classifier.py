@@ -350,7 +350,7 @@ def test_early_stopping_keeps_best_validation_epoch(digits_split, capsys):
 
 
 def test_validation_loss_curve_is_the_held_out_log_loss(digits_split):
-    from fastnn._compat import check_random_state, train_test_split
+    from fastnn.estimators._compat import check_random_state, train_test_split
 
     X, y, _, _ = digits_split
     clf = MLPClassifier((20,), early_stopping=True, max_iter=1, random_state=7)
@@ -379,9 +379,9 @@ def test_verbose_prints_one_line_per_epoch(spirals, capsys):
     assert capsys.readouterr().out == ""
 
 
-def test_divergence_raises_a_clear_error(spirals):
+def test_divergence_raises_scikit_learns_error(spirals):
     X, y = spirals
-    with pytest.raises(ValueError, match="diverged"):
+    with pytest.raises(ValueError, match="Solver produced non-finite parameter weights"):
         MLPClassifier((5,), solver="sgd", learning_rate_init=1e12, random_state=0).fit(X * 1e3, y)
 
 
@@ -677,9 +677,11 @@ def test_import_fastnn_does_not_import_scikit_learn_or_the_optimizers():
     script = (
         "import sys, fastnn\n"
         "assert 'sklearn' not in sys.modules and 'scipy.optimize' not in sys.modules\n"
-        "assert 'fastnn.classifier' not in sys.modules and 'MLPClassifier' in dir(fastnn)\n"
-        "from fastnn import MLPClassifier\n"
-        "assert MLPClassifier is fastnn.classifier.MLPClassifier\n"
+        "assert 'fastnn.estimators' not in sys.modules and 'MLPClassifier' in dir(fastnn)\n"
+        "assert 'MLPRegressor' in dir(fastnn)\n"
+        "from fastnn import MLPClassifier, MLPRegressor\n"
+        "assert MLPClassifier is fastnn.estimators.classifier.MLPClassifier\n"
+        "assert MLPRegressor is fastnn.estimators.regressor.MLPRegressor\n"
         "assert 'scipy.optimize' not in sys.modules or 'sklearn' in sys.modules\n"
         "print('ok')\n"
     )
@@ -701,23 +703,23 @@ def test_fit_with_the_blocked_output_layer_equals_the_whole_array_fit(spirals, s
     # linear_cross_entropy from FUSED_OUTPUT_MIN_CLASSES classes on; moving
     # the threshold below the 3 classes of the spirals must change nothing
     # but rounding (also with early stopping's validation loss).
-    from fastnn import mlp as mlp_module
+    from fastnn import output_layers as output_layers_module
 
     X, y = spirals
     sample_weight = np.random.default_rng(0).uniform(0.5, 2.0, len(y)) if weighted else None
     settings = dict(hidden_layer_sizes=(12,), solver=solver, max_iter=15, tol=0.0,
                     random_state=0, early_stopping=solver == "adam")
     calls = []
-    original = mlp_module.fused_output_layer
+    original = output_layers_module.fused_output_layer
 
     def spy(*args, **kwargs):
         calls.append(1)
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(mlp_module, "fused_output_layer", spy)
+    monkeypatch.setattr(output_layers_module, "fused_output_layer", spy)
     fits = []
     for threshold in (4, 3):
-        monkeypatch.setattr(mlp_module, "FUSED_OUTPUT_MIN_CLASSES", threshold)
+        monkeypatch.setattr(output_layers_module, "FUSED_OUTPUT_MIN_CLASSES", threshold)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             fits.append(MLPClassifier(**settings).fit(X, y, sample_weight=sample_weight))

@@ -540,30 +540,30 @@ def test_glorot_draw_is_scikit_learns(activation):
 
 def _spy_on_blocked_output(monkeypatch):
     """Count the calls of the blocked output layer from fastnn.mlp."""
-    from fastnn import mlp as mlp_module
+    from fastnn import output_layers as output_layers_module
 
     calls = []
-    original = mlp_module.fused_output_layer
+    original = output_layers_module.fused_output_layer
 
     def spy(*args, **kwargs):
         calls.append(kwargs.get("max_memory"))
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(mlp_module, "fused_output_layer", spy)
+    monkeypatch.setattr(output_layers_module, "fused_output_layer", spy)
     return calls
 
 
 def _both_sides_of_the_threshold(monkeypatch, net, call, max_memory):
     """``call()`` with the output layer whole, then blocked; asserts which ran."""
-    from fastnn import mlp as mlp_module
+    from fastnn import output_layers as output_layers_module
 
     calls = _spy_on_blocked_output(monkeypatch)
     n_classes = net.layer_sizes[-1]
-    monkeypatch.setattr(mlp_module, "FUSED_OUTPUT_MIN_CLASSES", n_classes + 1)
+    monkeypatch.setattr(output_layers_module, "FUSED_OUTPUT_MIN_CLASSES", n_classes + 1)
     whole = call()
     assert calls == []
-    monkeypatch.setattr(mlp_module, "FUSED_OUTPUT_MIN_CLASSES", n_classes)
-    monkeypatch.setattr(mlp_module, "FUSED_OUTPUT_MAX_MEMORY", max_memory)
+    monkeypatch.setattr(output_layers_module, "FUSED_OUTPUT_MIN_CLASSES", n_classes)
+    monkeypatch.setattr(output_layers_module, "FUSED_OUTPUT_MAX_MEMORY", max_memory)
     blocked = call()
     assert calls and set(calls) == {max_memory}
     return whole, blocked
@@ -618,9 +618,9 @@ def test_blocked_output_layer_gives_the_whole_array_results(layer_sizes, target,
 
 
 def test_blocked_output_layer_check_grad(monkeypatch):
-    from fastnn import mlp as mlp_module
+    from fastnn import output_layers as output_layers_module
 
-    monkeypatch.setattr(mlp_module, "FUSED_OUTPUT_MIN_CLASSES", 2)
+    monkeypatch.setattr(output_layers_module, "FUSED_OUTPUT_MIN_CLASSES", 2)
     calls = _spy_on_blocked_output(monkeypatch)
     net, params, X, y = make_problem((5, 4, 6), "int", n_samples=9)
     sample_weight = np.linspace(0.5, 2.0, 9)
@@ -632,13 +632,13 @@ def test_blocked_output_layer_check_grad(monkeypatch):
 def test_a_network_with_50000_classes_trains_in_bounded_memory(monkeypatch):
     import tracemalloc
 
-    from fastnn import mlp as mlp_module
+    from fastnn import output_layers as output_layers_module
 
     max_memory = 4 << 20
-    monkeypatch.setattr(mlp_module, "FUSED_OUTPUT_MAX_MEMORY", max_memory)
+    monkeypatch.setattr(output_layers_module, "FUSED_OUTPUT_MAX_MEMORY", max_memory)
     n_samples, n_classes = 300, 50_000
     net = fastnn.MLP((8, 16, n_classes), activation="relu")
-    assert n_classes >= mlp_module.FUSED_OUTPUT_MIN_CLASSES
+    assert n_classes >= output_layers_module.FUSED_OUTPUT_MIN_CLASSES
     rng = np.random.default_rng(0)
     X = rng.normal(size=(n_samples, 8))
     y = rng.integers(0, n_classes, n_samples)

@@ -16,8 +16,9 @@ from numpy.typing import ArrayLike
 import dask
 import dask.array as da
 
-from ..classifier import MLPClassifier, _check_label_types
-from .._compat import LabelBinarizer, check_is_fitted
+from ..estimators.classifier import MLPClassifier
+from ..estimators.labels import check_label_types
+from ..estimators._compat import LabelBinarizer, check_is_fitted
 from ._sharded_rows import ChunkedRows, DistributedRunner, LocalRunner, prepare_chunk
 
 __all__ = ["DaskMLPClassifier"]
@@ -267,7 +268,7 @@ class DaskMLPClassifier(MLPClassifier):
             runner = DistributedRunner(client, prepared, X.chunks[0])
         else:
             runner = LocalRunner(prepared, X.chunks[0])
-        return ChunkedRows(runner, self.mlp_), runner
+        return ChunkedRows(runner, self.mlp_, self._validation_scorer()), runner
 
     def _multilabel(self):
         return self._label_binarizer.y_type_ == "multilabel-indicator"
@@ -283,7 +284,7 @@ class DaskMLPClassifier(MLPClassifier):
             if y.ndim == 2:
                 y = y[:, 0]
             sample = np.asarray(da.unique(y).compute())
-            _check_label_types(sample)
+            check_label_types(sample)
         binarizer = LabelBinarizer().fit(sample)
         if first_pass:
             self._adopt_labels(binarizer)
@@ -310,7 +311,7 @@ class DaskMLPClassifier(MLPClassifier):
         return self._class_weights(None, None, totals)
 
     def partial_fit(
-        self, X: Any, y: Any, classes: Optional[ArrayLike] = None, sample_weight: Any = None
+        self, X: Any, y: Any, sample_weight: Any = None, classes: Optional[ArrayLike] = None
     ) -> "DaskMLPClassifier":
         """One pass of ``partial_fit`` over the row chunks, in order.
 
@@ -324,10 +325,10 @@ class DaskMLPClassifier(MLPClassifier):
             The samples, one per row, chunked by rows.
         y : dask.array.Array or dask.dataframe.Series of shape (n_samples,)
             Labels.
-        classes : array_like, optional
-            Every class of the whole data; required on the first call.
         sample_weight : dask.array.Array or dask.dataframe.Series of shape (n_samples,), optional
             Non-negative weight of each sample in the loss.
+        classes : array_like, optional
+            Every class of the whole data; required on the first call.
 
         Returns
         -------
@@ -352,7 +353,7 @@ class DaskMLPClassifier(MLPClassifier):
         for chunk in zip(*parts):
             values = dask.compute(*chunk)
             weights = values[2] if len(values) == 3 else None
-            super().partial_fit(values[0], values[1], classes, weights)
+            super().partial_fit(values[0], values[1], weights, classes)
             classes = None
         return self
 

@@ -19,8 +19,8 @@ equals the in-memory fit.
 import numpy as np
 import dask
 
-from .._training_rows import correct_predictions, take_rows
-from ..classifier import class_codes
+from ..estimators._training_rows import take_rows
+from ..estimators.labels import class_codes
 
 
 def prepare_chunk(X, y, sample_weight, offset, binarizer, softmax, class_weights, dtype):
@@ -73,17 +73,16 @@ def shard_loss_and_grad(shard, mlp, params, rows, alpha, sole):
     return loss, grad, total
 
 
-def shard_score_and_loss(shard, mlp, params, rows):
-    """Weighted count of correct predictions, mean loss and total weight on one shard."""
+def shard_score_and_loss(shard, mlp, params, rows, scorer):
+    """The validation score's partial sums, mean loss and total weight on one shard."""
     X, targets, weights = take_rows(*shard, rows)
     total = float(X.shape[0] if weights is None else np.sum(weights))
     if X.shape[0] == 0 or total == 0:
-        return 0.0, 0.0, 0.0
-    probabilities = mlp._predict_trusted(params, X)
-    correct = correct_predictions(probabilities, targets, mlp.output == "logistic")
-    hits = float(np.sum(correct) if weights is None else np.dot(correct, weights))
+        return None, 0.0, 0.0
+    predictions = mlp._predict_trusted(params, X)
+    partial = scorer.partial(predictions, targets, weights)
     loss = mlp._loss_and_grad_trusted(params, X, targets, weights, 0.0, False)[0]
-    return hits, loss, total
+    return partial, loss, total
 
 
 def shard_positive_weight(shard, rows):
@@ -166,15 +165,16 @@ class ChunkedRows:
     split); None means all rows in order.
     """
 
-    def __init__(self, runner, mlp, rows=None):
+    def __init__(self, runner, mlp, scorer, rows=None):
         self.runner = runner
         self.mlp = mlp
+        self.scorer = scorer
         self.rows = rows
         self.starts = np.concatenate([[0], np.cumsum(runner.shard_rows)]).astype(np.int64)
         self.n_samples = int(self.starts[-1] if rows is None else len(rows))
 
     def subset(self, indices):
-        return ChunkedRows(self.runner, self.mlp, self._global(np.asarray(indices)))
+        return ChunkedRows(self.runner, self.mlp, self.scorer, self._global(np.asarray(indices)))
 
     def _global(self, selection):
         """Global row numbers of ``selection`` (indices into this set, a slice, or None)."""
@@ -225,9 +225,9 @@ class ChunkedRows:
         return loss, grad.astype(self.mlp.dtype)
 
     def score_and_loss(self, params):
-        calls = [(s, (self.mlp, params, rows)) for s, rows in self._split(None)]
+        calls = [(s, (self.mlp, params, rows, self.scorer)) for s, rows in self._split(None)]
         results = self.runner.run(shard_score_and_loss, calls)
         total = sum(r[2] for r in results)
-        hits = sum(r[0] for r in results)
+        score = self.scorer.combine([r[0] for r in results if r[2]])
         loss = sum(r[1] * (r[2] / total) for r in results if r[2])
-        return hits / total, loss
+        return score, loss

@@ -23,13 +23,16 @@ SCRIPT = textwrap.dedent(
     import scipy.sparse
 
     import fastnn
-    from fastnn import MLPClassifier, _compat
+    from fastnn import MLPClassifier
     from fastnn.classifier import ConvergenceWarning, NotFittedError
+    from fastnn.estimators import _base, _compat
     from fastnn.datasets import load_digits
 
     assert not _compat.SKLEARN_INSTALLED
     assert not any(name.startswith("sklearn.") for name in sys.modules)
-    assert MLPClassifier.__mro__[1:] == (_compat.ClassifierMixin, _compat.BaseEstimator, object)
+    assert MLPClassifier.__mro__[1:] == (
+        _compat.ClassifierMixin, _base.BaseMultilayerPerceptron, _compat.BaseEstimator, object
+    )
     assert issubclass(NotFittedError, ValueError) and issubclass(NotFittedError, AttributeError)
     assert issubclass(ConvergenceWarning, UserWarning)
 

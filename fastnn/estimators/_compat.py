@@ -2,14 +2,15 @@
 
 This is the only module of fastnn that imports scikit-learn.  When
 scikit-learn (1.6 or newer) is installed, the names below are scikit-learn's
-own, so `fastnn.MLPClassifier` is a real scikit-learn estimator: it inherits
-``BaseEstimator`` and ``ClassifierMixin``, validates its input with
+own, so `fastnn.MLPClassifier` and `fastnn.MLPRegressor` are real
+scikit-learn estimators: they inherit ``BaseEstimator`` and
+``ClassifierMixin`` or ``RegressorMixin``, validates its input with
 ``validate_data`` and raises scikit-learn's ``NotFittedError`` and
 ``ConvergenceWarning``.  Without scikit-learn, small NumPy-only stand-ins
-with the same behaviour take their place, so the classifier works on its own
+with the same behaviour take their place, so the estimators work on their own
 (the idea of LightGBM's and XGBoost's ``compat`` modules).
 
-Exported: ``SKLEARN_INSTALLED``, ``BaseEstimator``, ``ClassifierMixin``,
+Exported: ``SKLEARN_INSTALLED``, ``BaseEstimator``, ``ClassifierMixin``, ``RegressorMixin``,
 ``NotFittedError``, ``ConvergenceWarning``, ``DataConversionWarning``, ``validate_data``,
 ``check_is_fitted``, ``check_random_state``, ``type_of_target``,
 ``LabelBinarizer`` and ``train_test_split``.
@@ -27,6 +28,7 @@ __all__ = [
     "SKLEARN_INSTALLED",
     "BaseEstimator",
     "ClassifierMixin",
+    "RegressorMixin",
     "NotFittedError",
     "ConvergenceWarning",
     "DataConversionWarning",
@@ -56,7 +58,7 @@ def _sklearn_present_but_unusable():
 
 
 try:
-    from sklearn.base import BaseEstimator, ClassifierMixin
+    from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
     from sklearn.exceptions import ConvergenceWarning, DataConversionWarning, NotFittedError
     from sklearn.model_selection import train_test_split
     from sklearn.preprocessing import LabelBinarizer
@@ -156,6 +158,18 @@ if not SKLEARN_INSTALLED:
             if correct.ndim == 2:
                 correct = np.all(correct, axis=1)
             return float(np.average(correct, weights=sample_weight))
+
+    class RegressorMixin:
+        """``score`` as the (weighted) coefficient of determination R², as scikit-learn's
+        mixin: averaged over the outputs of a multi-output target."""
+
+        _estimator_type = "regressor"
+
+        def score(self, X, y, sample_weight=None):
+            """R² of ``predict(X)`` against ``y``, weighted by ``sample_weight``."""
+            from ._scores import r2_score
+
+            return r2_score(y, self.predict(X), sample_weight=sample_weight)
 
     def check_is_fitted(estimator, attributes=None):
         """Raise NotFittedError unless ``fit`` has set attributes ending in ``_``."""

@@ -17,7 +17,7 @@ FloatArray = NDArray[np.floating]
 
 Reduction = Literal["mean", "sum", "none"]
 
-Activation = Literal["sigmoid", "tanh", "relu"]
+Activation = Literal["identity", "logistic", "sigmoid", "tanh", "relu"]
 
 IntegerLike = Union[int, np.integer]
 """A Python or NumPy integer (not a float holding an integer value)."""

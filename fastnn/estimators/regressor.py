@@ -163,8 +163,8 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
     >>> rng = np.random.default_rng(0)
     >>> X = rng.uniform(-1, 1, size=(200, 2))
     >>> y = np.sin(3 * X[:, 0]) + X[:, 1] ** 2
-    >>> reg = MLPRegressor((50,), activation="tanh", solver="lbfgs", max_iter=500,
-    ...                    random_state=0).fit(X, y)
+    >>> reg = MLPRegressor(hidden_layer_sizes=(50,), activation="tanh", solver="lbfgs",
+    ...                    max_iter=500, random_state=0).fit(X, y)
     >>> bool(reg.score(X, y) > 0.99)
     True
     >>> reg.predict(X[:3]).shape
@@ -173,7 +173,8 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
     Counts with the Poisson loss; the predictions are positive:
 
     >>> counts = rng.poisson(np.exp(X[:, 0] + 1))
-    >>> poisson = MLPRegressor((), loss="poisson", solver="lbfgs").fit(X, counts)
+    >>> poisson = MLPRegressor("poisson", hidden_layer_sizes=(), solver="lbfgs")
+    >>> poisson = poisson.fit(X, counts)
     >>> poisson.out_activation_, bool(np.all(poisson.predict(X) > 0))
     ('exp', True)
     """
@@ -238,6 +239,8 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         def __sklearn_tags__(self):
             tags = super().__sklearn_tags__()
             tags.input_tags.sparse = True
+            # The Poisson loss needs y >= 0, as scikit-learn's PoissonRegressor.
+            tags.target_tags.positive_only = self.loss == "poisson"
             return tags
 
     # --- targets and the loss: the hooks of the shared core --------------------------
@@ -333,7 +336,7 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         >>> import numpy as np
         >>> from fastnn import MLPRegressor
         >>> X = np.linspace(-1, 1, 50).reshape(-1, 1)
-        >>> reg = MLPRegressor((), solver="lbfgs").fit(X, 3 * X[:, 0] + 1)
+        >>> reg = MLPRegressor(hidden_layer_sizes=(), solver="lbfgs").fit(X, 3 * X[:, 0] + 1)
         >>> np.round(reg.predict([[0.0], [1.0]]), 3)
         array([1., 4.])
         """
@@ -368,7 +371,7 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         >>> import numpy as np
         >>> from fastnn import MLPRegressor
         >>> X = np.array([[0.0], [1.0], [2.0], [3.0]])
-        >>> reg = MLPRegressor((5,), random_state=0)
+        >>> reg = MLPRegressor(hidden_layer_sizes=(5,), random_state=0)
         >>> reg = reg.partial_fit(X[:2], [0.0, 1.0]).partial_fit(X[2:], [2.0, 3.0])
         >>> reg.n_outputs_, reg.t_
         (1, 4)
@@ -397,7 +400,8 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         >>> import numpy as np
         >>> from fastnn import MLPRegressor
         >>> X = np.array([[0.0], [1.0], [2.0]])
-        >>> reg = MLPRegressor((), solver="lbfgs").fit(X, np.c_[X[:, 0], -X[:, 0]])
+        >>> reg = MLPRegressor(hidden_layer_sizes=(), solver="lbfgs")
+        >>> reg = reg.fit(X, np.c_[X[:, 0], -X[:, 0]])
         >>> reg.predict(X).shape
         (3, 2)
         """

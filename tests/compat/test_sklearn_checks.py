@@ -1,4 +1,4 @@
-"""scikit-learn's own estimator checks, run on fastnn.MLPClassifier.
+"""scikit-learn's own estimator checks, run on fastnn.MLPClassifier and fastnn.MLPRegressor.
 
 Skipped when scikit-learn is not installed.
 """
@@ -9,7 +9,7 @@ pytest.importorskip("sklearn")
 
 from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
 
-from fastnn import MLPClassifier  # noqa: E402
+from fastnn import MLPClassifier, MLPRegressor  # noqa: E402
 
 # The checks test the API on small data with few iterations; whether the
 # solver converged there is not their subject (scikit-learn's own test suite
@@ -23,6 +23,10 @@ ESTIMATORS = [
     MLPClassifier(hidden_layer_sizes=(20,), solver="sgd", max_iter=100),
     MLPClassifier(hidden_layer_sizes=(20,), solver="lbfgs", max_iter=100),
     MLPClassifier(hidden_layer_sizes=(20,), class_weight="balanced", max_iter=100),
+    MLPRegressor(max_iter=100),
+    MLPRegressor(hidden_layer_sizes=(20,), solver="sgd", max_iter=100),
+    MLPRegressor(hidden_layer_sizes=(20,), solver="lbfgs", max_iter=100),
+    MLPRegressor(hidden_layer_sizes=(20,), loss="poisson", solver="lbfgs", max_iter=100),
 ]
 
 _BALANCED_PARTIAL_FIT = (
@@ -37,7 +41,7 @@ _BALANCED_MULTILABEL = (
 
 def expected_failed_checks(estimator):
     """Only the class_weight='balanced' instance fails checks, by design (see the reasons)."""
-    if estimator.class_weight != "balanced":
+    if getattr(estimator, "class_weight", None) != "balanced":
         return {}
     return {
         "check_fit_score_takes_y": _BALANCED_PARTIAL_FIT,

@@ -22,7 +22,9 @@ MODULES = [
     "fastnn._config",
     "fastnn.mlp",
     "fastnn.gradcheck",
-    "fastnn.classifier",
+    "fastnn.output_layers",
+    "fastnn.estimators.classifier",
+    "fastnn.estimators.regressor",
     "fastnn.datasets",
     "fastnn.train",
     "fastnn.dask",
@@ -46,6 +48,7 @@ def test_docstring_examples_run(name):
     assert results.failed == 0, f"{results.failed} docstring example(s) failed in {name}"
     if name in ("fastnn.activations", "fastnn.losses", "fastnn.reductions", "fastnn.fused_linear",
                 "fastnn.mlp", "fastnn.gradcheck", "fastnn.train", "fastnn.dask._chunked",
+                "fastnn.estimators.classifier", "fastnn.estimators.regressor",
                 "fastnn.dask._classifier"):
         assert results.attempted > 0, f"{name} has no docstring examples"
 
@@ -98,6 +101,8 @@ def test_public_api_list_is_complete(public_names):
         "fastnn.gradcheck",
         "fastnn.GradientCheckError",
         "fastnn.MLPClassifier.fit",
+        "fastnn.MLPRegressor.fit",
+        "fastnn.MLPRegressor.predict",
         "fastnn.datasets.make_spirals",
         "fastnn.train.main",
     ):

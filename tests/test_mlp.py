@@ -663,3 +663,125 @@ def test_a_network_with_50000_classes_trains_in_bounded_memory(monkeypatch):
         new_loss, grad = net.loss_and_grad(params, X, y)
         assert new_loss < loss
         loss = new_loss
+
+
+# --------------------------------------------------------------------------
+# Every output layer: gradients, losses against their formulas, targets
+# --------------------------------------------------------------------------
+
+OUTPUTS = ["softmax", "logistic", "identity", "exp"]
+
+
+def make_output_problem(output, layer_sizes, activation="tanh", n_samples=9, seed=3):
+    """A network with the given output layer, parameters, inputs and targets it accepts."""
+    rng = np.random.default_rng(seed)
+    net = fastnn.MLP(layer_sizes, activation=activation, output=output)
+    params = rng.normal(scale=0.6, size=net.n_params)
+    X = rng.normal(size=(n_samples, layer_sizes[0]))
+    n_outputs = layer_sizes[-1]
+    if output == "softmax":
+        y = rng.integers(0, n_outputs, size=n_samples)
+    elif output == "logistic":
+        y = (rng.random((n_samples, n_outputs)) < 0.5) * 1.0
+    elif output == "identity":
+        y = rng.normal(size=(n_samples, n_outputs))
+    else:
+        y = rng.poisson(2.0, size=(n_samples, n_outputs)).astype(float)
+    return net, params, X, y
+
+
+@pytest.mark.parametrize("output", OUTPUTS)
+@pytest.mark.parametrize("layer_sizes", [(5, 4, 3), (4, 2), (6, 4, 3, 1)],
+                         ids=["hidden", "no-hidden", "deep-one-output"])
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+def test_every_output_layer_passes_check_grad_with_weights_and_l2(output, layer_sizes, weighted):
+    if output == "softmax" and layer_sizes[-1] == 1:
+        layer_sizes = layer_sizes[:-1] + (2,)
+    net, params, X, y = make_output_problem(output, layer_sizes)
+    weights = np.linspace(0.0, 2.0, X.shape[0]) if weighted else None
+    l2 = 0.3
+    error = check_grad(
+        lambda p: net.loss(p, X, y, l2, sample_weight=weights),
+        lambda p: net.grad(p, X, y, l2, sample_weight=weights),
+        params,
+    )
+    assert error < CHECK_GRAD_RTOL * np.linalg.norm(net.grad(params, X, y, l2, weights))
+
+
+@pytest.mark.parametrize("output", OUTPUTS)
+def test_every_output_layer_input_grad_passes_check_grad(output):
+    net, params, X, y = make_output_problem(output, (4, 5, 3))
+
+    def loss_of_inputs(flat):
+        return net.loss(params, flat.reshape(X.shape), y)
+
+    def grad_of_inputs(flat):
+        return net.input_grad(params, flat.reshape(X.shape), y).ravel()
+
+    error = check_grad(loss_of_inputs, grad_of_inputs, X.ravel())
+    assert error < CHECK_GRAD_RTOL * np.linalg.norm(grad_of_inputs(X.ravel()))
+
+
+def _top_logits(net, params, X):
+    layers = _reference.mlp_unpack(params, net.layer_sizes)
+    h = X
+    for W, b in layers[:-1]:
+        h = np.tanh(h @ W + b)
+    W, b = layers[-1]
+    return h @ W + b
+
+
+@pytest.mark.parametrize("output", ["identity", "exp"])
+def test_regression_output_losses_and_predictions_are_their_formulas(output):
+    net, params, X, y = make_output_problem(output, (4, 5, 3))
+    weights = np.linspace(0.5, 2.0, X.shape[0])
+    z = _top_logits(net, params, X)
+    if output == "identity":
+        per_row = 0.5 * np.sum((z - y) ** 2, axis=1)
+        predictions = z
+    else:
+        per_row = np.sum(np.exp(z) - y * z, axis=1)
+        predictions = np.exp(z)
+    np.testing.assert_allclose(net.forward(params, X), predictions, rtol=1e-13)
+    np.testing.assert_allclose(net.loss(params, X, y), per_row.mean(), rtol=1e-13)
+    np.testing.assert_allclose(net.loss(params, X, y, sample_weight=weights),
+                               np.average(per_row, weights=weights), rtol=1e-13)
+
+
+@pytest.mark.parametrize("output", ["logistic", "identity", "exp"])
+def test_canonical_link_gradient_at_the_output_is_prediction_minus_target(output):
+    # With no hidden layer the bias gradient is the output's delta summed over rows:
+    # sum_n (y_hat_n - y_n) / N for every canonical link.
+    net, params, X, y = make_output_problem(output, (4, 3))
+    grad = net.grad(params, X, y)
+    bias_grad = net.unpack(grad)[0][1]
+    expected = np.mean(net.forward(params, X) - y, axis=0)
+    np.testing.assert_allclose(bias_grad, expected, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("output, y, error, match", [
+    ("exp", [[1.0], [-0.5]], ValueError, "y must be non-negative for the Poisson loss"),
+    ("identity", [[1.0], [np.nan]], ValueError, "y must be finite"),
+    ("identity", [[1.0, 2.0], [3.0, 4.0]], ValueError, r"y of the identity output must have "
+                                                        r"shape \(2, 1\) or \(2,\)"),
+    ("identity", [["a"], ["b"]], TypeError, "y must hold real numbers"),
+], ids=["exp-negative", "identity-nan", "identity-shape", "identity-strings"])
+def test_regression_targets_are_checked(output, y, error, match):
+    net = fastnn.MLP((2, 1), output=output)
+    with pytest.raises(error, match=match):
+        net.loss(np.zeros(net.n_params), np.ones((2, 2)), y)
+
+
+def test_unknown_output_layer_is_an_error_naming_output():
+    with pytest.raises(ValueError, match=r"output must be one of \('softmax', 'logistic', "
+                                         r"'identity', 'exp'\)"):
+        fastnn.MLP((2, 1), output="huber")
+
+
+def test_output_layer_objects_are_accepted_and_named():
+    from fastnn.output_layers import OUTPUT_LAYERS, ExpPoisson
+
+    net = fastnn.MLP((3, 2), output=ExpPoisson())
+    assert net.output == "exp" and isinstance(net.output_layer, ExpPoisson)
+    assert {name: layer.activation for name, layer in OUTPUT_LAYERS.items()} == {
+        "softmax": "softmax", "logistic": "logistic", "identity": "identity", "exp": "exp"}

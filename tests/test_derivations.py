@@ -163,3 +163,41 @@ def test_other_activation_derivatives_through_their_outputs(activation):
     numerical = (f(z + 1e-6) - f(z - 1e-6)) / 2e-6
     through_output = 1 - h * h if activation == "tanh" else (h > 0).astype(float)
     np.testing.assert_allclose(through_output, numerical, rtol=1e-7, atol=1e-9)
+
+
+@pytest.mark.parametrize("output", ["identity", "exp"])
+def test_regression_output_gradients_are_prediction_minus_target(output):
+    # One sample, no hidden layer, W = 0: the logits are the biases b, so the
+    # bias gradient is d loss / d z, which must be y_hat - y.
+    rng = np.random.default_rng(7)
+    net = fastnn.MLP((2, 3), output=output)
+    params = np.zeros(net.n_params)
+    b = net.unpack(params)[0][1]
+    b[:] = rng.normal(size=3)
+    x = rng.normal(size=(1, 2))
+    y = rng.uniform(0.5, 3.0, size=(1, 3))
+    y_hat = b if output == "identity" else np.exp(b)
+    grad = net.unpack(net.grad(params, x, y))[0][1]
+    np.testing.assert_allclose(grad, y_hat - y[0], rtol=1e-12, atol=1e-15)
+
+    def loss_of_bias(bias):
+        p = params.copy()
+        net.unpack(p)[0][1][:] = bias
+        return np.atleast_1d(net.loss(p, x, y))
+
+    numerical = central_jacobian(loss_of_bias, b.copy())[0]
+    np.testing.assert_allclose(numerical, y_hat - y[0], rtol=1e-7, atol=1e-9)
+
+
+def test_poisson_loss_differs_from_the_deviance_by_a_constant():
+    rng = np.random.default_rng(8)
+    net = fastnn.MLP((3, 2), output="exp")
+    X = rng.normal(size=(5, 3))
+    y = rng.poisson(2.0, size=(5, 2)).astype(float)
+    logy = np.log(np.where(y > 0, y, 1.0))
+    constant = np.mean(np.sum(y * logy - y, axis=1))
+    for seed in range(3):
+        params = net.init_params(seed=seed)
+        y_hat = net.forward(params, X)
+        half_deviance = np.mean(np.sum(y * (logy - np.log(y_hat)) - y + y_hat, axis=1))
+        np.testing.assert_allclose(net.loss(params, X, y) + constant, half_deviance, rtol=1e-12)

@@ -23,15 +23,15 @@ from ._dask_dispatch import lazy_module
 from ._online_logsumexp import block_max_sum, merge_max_sum
 from ._typing import FloatArray, IntegerLike, Reduction
 from ._validation import as_array, as_float_array, is_integer, reject_masked
-from .losses import (
-    _NO_WEIGHTS,
-    _check_ignore_index,
-    _check_index_target,
-    _check_reduction,
-    _check_smoothing,
-    _class_weights,
-    _label_error,
-    _unit_weights,
+from ._loss_checks import (
+    NO_WEIGHTS,
+    check_ignore_index,
+    check_index_target,
+    check_reduction,
+    check_smoothing,
+    class_weights,
+    label_error,
+    unit_weights,
 )
 
 __all__ = ["linear_cross_entropy"]
@@ -396,26 +396,26 @@ def linear_cross_entropy(
             h, W, target, bias=bias, weight=weight, reduction=reduction,
             label_smoothing=label_smoothing, ignore_index=ignore_index, max_memory=max_memory,
         )
-    _check_reduction(reduction, _FUNC)
-    smoothing = _check_smoothing(label_smoothing, _FUNC)
-    _check_ignore_index(ignore_index, _FUNC)
+    check_reduction(reduction, _FUNC)
+    smoothing = check_smoothing(label_smoothing, _FUNC)
+    check_ignore_index(ignore_index, _FUNC)
     budget = _check_max_memory(max_memory)
     h, W, bias = _check_operands(h, W, bias)
     n_rows, n_classes = h.shape[0], W.shape[1]
     dtype = h.dtype
-    w, w64, weight_sum = _class_weights(weight, n_classes, dtype, _FUNC)
+    w, w64, weight_sum = class_weights(weight, n_classes, dtype, _FUNC)
     reject_masked(target, "target", _FUNC)
     target = as_array(target, "target", _FUNC)
     labels = probs = None
     use_ignore = ignore_index is not None
     ignore = int(ignore_index) if ignore_index is not None else 0
     if target.ndim == 1:
-        labels = _check_index_target(target, n_rows, n_classes, _FUNC, rows_of="h")
+        labels = check_index_target(target, n_rows, n_classes, _FUNC, rows_of="h")
         bad_row, denominator = _dispatch.kernels.check_labels(
-            labels, n_classes, ignore, use_ignore, _NO_WEIGHTS if w64 is None else w64
+            labels, n_classes, ignore, use_ignore, NO_WEIGHTS if w64 is None else w64
         )
         if bad_row >= 0:
-            raise _label_error(labels, bad_row, n_classes, ignore_index, _FUNC)
+            raise label_error(labels, bad_row, n_classes, ignore_index, _FUNC)
         # A mean over nothing is nan, as in softmax_cross_entropy.
         scale = (1.0 / denominator if denominator else np.inf) if reduction == "mean" else 1.0
     elif target.ndim == 2:
@@ -487,7 +487,7 @@ def fused_output_layer(h, W, bias, target, scale, row_scale=None, grad_W_out=Non
     else:
         probs = target
     plan = _plan_for(h, W, probs, False, bias is not None, max_memory, strict=False)
-    w = _unit_weights(W.shape[1], h.dtype)
+    w = unit_weights(W.shape[1], h.dtype)
     row_loss, grad_h, _, _ = _run(
         plan, h, W, bias, labels, probs, w, None, float(W.shape[1]), 0.0, 0, False, scale,
         row_scale=row_scale, grad_W_out=grad_W_out, grad_b_out=grad_b_out,

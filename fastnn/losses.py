@@ -1,7 +1,5 @@
 """The fused softmax cross-entropy: validation, allocation, dispatch."""
 
-import numbers
-from functools import lru_cache
 from typing import Literal, Optional, Union, overload
 
 import numpy as np
@@ -11,129 +9,22 @@ from . import _dispatch
 from ._config import PARALLEL_MIN_ELEMENTS, run_kernel, threads_for
 from ._dask_dispatch import lazy_module
 from ._typing import FloatArray, IntegerLike, Reduction
+from ._loss_checks import (
+    NO_WEIGHTS,
+    broadcast_weight,
+    check_ignore_index,
+    check_index_target,
+    check_reduction,
+    check_smoothing,
+    class_weights,
+    label_error,
+)
 from ._validation import as_array, as_float_array, reject_masked
 
 __all__ = ["softmax_cross_entropy", "sigmoid_binary_cross_entropy"]
 
 _FUNC = "softmax_cross_entropy"
-_REDUCTIONS = ("mean", "sum", "none")
 _FAST_REDUCTION = {"none": 0, "sum": 1, "mean": 2}
-_INT64_MAX = np.iinfo(np.int64).max
-_INT64_MIN = np.iinfo(np.int64).min
-_NO_WEIGHTS = np.empty(0, dtype=np.float64)
-
-
-def _cast_weights(w64, name, dtype, func, remedy="rescale them"):
-    """float64 weights ``w64`` as a contiguous array of the logits' ``dtype``.
-
-    An infinite weight is the user's choice; a finite one made infinite by
-    the cast would silently change the loss, so it raises instead.
-    """
-    with np.errstate(over="ignore"):
-        w = np.ascontiguousarray(w64, dtype=dtype)
-    overflowed = np.isfinite(w64) & ~np.isfinite(w)
-    if overflowed.any():
-        bad = np.unravel_index(int(np.argmax(overflowed)), w64.shape)
-        where = f"[{', '.join(map(str, bad))}]" if w64.ndim else ""
-        raise ValueError(
-            f"{func}: {name}{where} = {float(w64[bad])!r} overflows the logits' dtype "
-            f"{np.dtype(dtype)}; {remedy} or pass float64 logits"
-        )
-    return w
-
-
-@lru_cache(maxsize=16)
-def _unit_weights(n_classes, dtype):
-    """Read-only ones, the class weights when none are given."""
-    ones = np.ones(n_classes, dtype=dtype)
-    ones.flags.writeable = False
-    return ones
-
-
-def _check_index_target(target, n_rows, n_classes, func=_FUNC, rows_of="logits"):
-    """A 1-D target as contiguous int64 class indices (range checked later).
-
-    ``rows_of`` names the argument whose rows the labels must match.
-    """
-    if target.dtype.kind not in "iu":
-        raise TypeError(
-            f"{func}: a 1-D target holds class indices and must have an integer dtype, "
-            f"got {target.dtype}; pass probabilities as an (N, C) array"
-        )
-    if target.shape[0] != n_rows:
-        raise ValueError(
-            f"{func}: target has {target.shape[0]} labels but {rows_of} has {n_rows} rows"
-        )
-    if target.dtype == np.uint64 and target.size and target.max() > _INT64_MAX:
-        bad = int(np.argmax(target > _INT64_MAX))
-        raise ValueError(
-            f"{func}: target[{bad}] = {int(target[bad])} is not a class index: "
-            f"labels must lie in [0, {n_classes}) for C={n_classes} classes"
-        )
-    return np.ascontiguousarray(target, dtype=np.int64)
-
-
-def _label_error(target, row, n_classes, ignore_index, func=_FUNC, offset=0):
-    """The error for ``target[row]``, named as row ``row + offset`` of the whole target."""
-    allowed = f"[0, {n_classes})"
-    if ignore_index is not None:
-        allowed += f" or equal ignore_index={ignore_index}"
-    return ValueError(
-        f"{func}: target[{row + offset}] = {int(target[row])} is not a class index: labels must lie in "
-        f"{allowed} for C={n_classes} classes"
-    )
-
-
-def _check_reduction(reduction, func):
-    if reduction not in _REDUCTIONS:
-        raise ValueError(
-            f"{func}: reduction must be one of {', '.join(map(repr, _REDUCTIONS))}, "
-            f"got {reduction!r}"
-        )
-
-
-def _check_smoothing(label_smoothing, func):
-    """``label_smoothing`` as a float in [0, 1], or raise naming it."""
-    if isinstance(label_smoothing, (bool, np.bool_)) or not isinstance(
-        label_smoothing, numbers.Real
-    ):
-        raise TypeError(f"{func}: label_smoothing must be a number, got {label_smoothing!r}")
-    smoothing = float(label_smoothing)
-    if not 0.0 <= smoothing <= 1.0:
-        raise ValueError(f"{func}: label_smoothing must lie in [0, 1], got {label_smoothing!r}")
-    return smoothing
-
-
-def _check_ignore_index(ignore_index, func):
-    if ignore_index is not None and (
-        isinstance(ignore_index, (bool, np.bool_))
-        or not isinstance(ignore_index, (int, np.integer))
-    ):
-        raise TypeError(f"{func}: ignore_index must be an integer or None, got {ignore_index!r}")
-    if ignore_index is not None and not _INT64_MIN <= ignore_index <= _INT64_MAX:
-        raise ValueError(
-            f"{func}: ignore_index={ignore_index} does not fit in a 64-bit integer; no label "
-            f"can equal it"
-        )
-
-
-def _class_weights(weight, n_classes, dtype, func):
-    """``(w, w64, weight_sum)``: the class weights in ``dtype`` for the
-    kernels, in float64 (None without weights) and their float64 sum."""
-    if weight is None:
-        return _unit_weights(n_classes, dtype), None, float(n_classes)
-    w64 = np.ascontiguousarray(as_float_array(weight, "weight", func), dtype=np.float64)
-    if w64.shape != (n_classes,):
-        raise ValueError(
-            f"{func}: weight must have shape ({n_classes},), one per class, got {w64.shape}"
-        )
-    w = _cast_weights(
-        w64, "weight", dtype, func,
-        "rescale the weights (only their ratios matter for reduction='mean')",
-    )
-    return w, w64, float(np.sum(w64))
-
-
 # The overloads tell a type checker that "mean" and "sum" give a scalar loss
 # and "none" an array of per-sample losses.
 @overload
@@ -288,10 +179,10 @@ def softmax_cross_entropy(
         raise ValueError(f"{_FUNC}: logits must be 2-D with shape (N, C), got shape {z.shape}")
     z = np.ascontiguousarray(z)
     n_rows, n_classes = z.shape
-    _check_reduction(reduction, _FUNC)
-    smoothing = _check_smoothing(label_smoothing, _FUNC)
-    w, w64, weight_sum = _class_weights(weight, n_classes, z.dtype, _FUNC)
-    _check_ignore_index(ignore_index, _FUNC)
+    check_reduction(reduction, _FUNC)
+    smoothing = check_smoothing(label_smoothing, _FUNC)
+    w, w64, weight_sum = class_weights(weight, n_classes, z.dtype, _FUNC)
+    check_ignore_index(ignore_index, _FUNC)
 
     reject_masked(target, "target", _FUNC)
     target = as_array(target, "target", _FUNC)
@@ -300,7 +191,7 @@ def softmax_cross_entropy(
     row_loss = np.empty(n_rows, dtype=np.float64)
     n_threads = threads_for(z.size)
     if target.ndim == 1:
-        labels = _check_index_target(target, n_rows, n_classes)
+        labels = check_index_target(target, n_rows, n_classes, _FUNC)
         use_ignore = ignore_index is not None
         ignore = int(ignore_index) if ignore_index is not None else 0
         bad_row, denominator = kernels.check_labels(
@@ -308,10 +199,10 @@ def softmax_cross_entropy(
             n_classes,
             ignore,
             use_ignore,
-            _NO_WEIGHTS if w64 is None else w64,
+            NO_WEIGHTS if w64 is None else w64,
         )
         if bad_row >= 0:
-            raise _label_error(labels, bad_row, n_classes, ignore_index)
+            raise label_error(labels, bad_row, n_classes, ignore_index, _FUNC)
         # A mean over nothing (all ignored, or zero total weight) is nan, as in
         # PyTorch; an infinite scale makes the kept rows' gradient nan too,
         # while ignored rows keep their zero gradient.
@@ -362,19 +253,6 @@ def _reduce(reduction, total, row_loss, denominator, grad):
     if denominator == 0:
         return dtype(np.nan), grad
     return dtype(total / denominator), grad
-
-
-def _broadcast_weight(value, name, shape, dtype, func):
-    """``value`` broadcast to ``shape``, as a flat contiguous array of ``dtype``."""
-    w64 = as_float_array(value, name, func).astype(np.float64, copy=False)
-    try:
-        w64 = np.broadcast_to(w64, shape)
-    except ValueError:
-        raise ValueError(
-            f"{func}: {name} has shape {w64.shape}, which does not broadcast to the logits' "
-            f"shape {shape}"
-        ) from None
-    return _cast_weights(w64, name, dtype, func).reshape(-1)
 
 
 _BCE = "sigmoid_binary_cross_entropy"
@@ -496,7 +374,7 @@ def sigmoid_binary_cross_entropy(
         return lazy.sigmoid_binary_cross_entropy(
             logits, target, weight=weight, pos_weight=pos_weight, reduction=reduction
         )
-    _check_reduction(reduction, _BCE)
+    check_reduction(reduction, _BCE)
     z = as_float_array(logits, "logits", _BCE)
     t = as_float_array(target, "target", _BCE)
     if t.shape != z.shape:
@@ -508,10 +386,10 @@ def sigmoid_binary_cross_entropy(
     flat_z = np.ascontiguousarray(z).reshape(-1)
     flat_t = np.ascontiguousarray(t, dtype=dtype).reshape(-1)
     none = np.empty(0, dtype=dtype)
-    w = none if weight is None else _broadcast_weight(weight, "weight", shape, dtype, _BCE)
+    w = none if weight is None else broadcast_weight(weight, "weight", shape, dtype, _BCE)
     pw = (
         none if pos_weight is None
-        else _broadcast_weight(pos_weight, "pos_weight", shape, dtype, _BCE)
+        else broadcast_weight(pos_weight, "pos_weight", shape, dtype, _BCE)
     )
     n = flat_z.size
     kernels = _dispatch.kernels

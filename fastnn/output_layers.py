@@ -36,7 +36,7 @@ from ._config import run_kernel, threads_for
 from ._validation import as_array
 from .activations import _ELEMENTWISE
 from .fused_linear import fused_output_layer
-from .losses import _unit_weights
+from ._loss_checks import unit_weights
 
 __all__ = [
     "OutputLayer",
@@ -214,7 +214,7 @@ class SoftmaxCrossEntropy(OutputLayer):
         delta = np.empty_like(z)
         row_loss = np.empty(n_rows, dtype=np.float64)
         n_threads = threads_for(z.size)
-        ones = _unit_weights(n_classes, z.dtype)
+        ones = unit_weights(n_classes, z.dtype)
         if y.ndim == 1:
             run_kernel(
                 kernels.xent_index_rows, z, y, ones, False, float(n_classes), 0.0, 0, False,

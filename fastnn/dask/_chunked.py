@@ -24,6 +24,7 @@ from dask.array.core import handle_out
 from .. import _dispatch
 from .. import activations as _activations
 from .. import fused_linear as _fused_linear
+from .. import _loss_checks
 from .. import losses as _losses
 from .. import reductions as _reductions
 from .._online_logsumexp import block_max_sum, merge_max_sum
@@ -511,8 +512,8 @@ def _check_chunk_labels(target, n_classes, ignore_index, offset, func):
     if ignore_index is not None:
         bad &= target != ignore_index
     if bad.any():
-        raise _losses._label_error(target, int(np.argmax(bad)), n_classes, ignore_index,
-                                   func=func, offset=offset)
+        raise _loss_checks.label_error(target, int(np.argmax(bad)), n_classes, ignore_index,
+                                         func=func, offset=offset)
 
 
 def _mean_denominator(target, n_classes, kwargs):
@@ -554,7 +555,7 @@ def _xent_denominator(target, n_classes, kwargs):
         n_classes,
         0 if ignore_index is None else int(ignore_index),
         ignore_index is not None,
-        _losses._NO_WEIGHTS if weight is None
+        _loss_checks.NO_WEIGHTS if weight is None
         else np.ascontiguousarray(weight, dtype=np.float64),
     )
     return 0.0 if bad_row >= 0 else float(denominator)

@@ -2,7 +2,8 @@
 
 A fresh interpreter blocks every ``sklearn`` import (``sys.modules["sklearn"]
 = None`` makes ``import sklearn`` raise ImportError), then exercises the
-classifier through the NumPy-only stand-ins of ``fastnn._compat``.  This
+classifier and the regressor through the NumPy-only stand-ins of
+``fastnn.estimators._compat``.  This
 runs whether or not scikit-learn is installed.
 """
 
@@ -151,3 +152,65 @@ def test_dataframe_feature_names_without_scikit_learn():
     result = _run(PANDAS_SCRIPT)
     assert result.returncode == 0, result.stderr
     assert "OK pandas" in result.stdout
+
+
+REGRESSOR_SCRIPT = textwrap.dedent(
+    """
+    import pickle
+    import sys
+    import warnings
+
+    sys.modules["sklearn"] = None
+    warnings.simplefilter("error")
+
+    import numpy as np
+
+    from fastnn import MLPRegressor
+    from fastnn.estimators import _base, _compat
+    from fastnn.estimators._scores import r2_score
+
+    assert MLPRegressor.__mro__[1:] == (
+        _compat.RegressorMixin, _base.BaseMultilayerPerceptron, _compat.BaseEstimator, object
+    )
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-1, 1, size=(300, 3))
+    y = np.sin(2 * X[:, 0]) + X[:, 1] * X[:, 2]
+    reg = MLPRegressor(hidden_layer_sizes=(30,), activation="tanh", solver="lbfgs",
+                       max_iter=300, random_state=0).fit(X[:240], y[:240])
+    score = reg.score(X[240:], y[240:])
+    assert score > 0.9, score
+    # The stand-in's R² is the textbook formula.
+    residual = y[240:] - reg.predict(X[240:])
+    expected = 1 - np.sum(residual**2) / np.sum((y[240:] - y[240:].mean()) ** 2)
+    assert abs(score - expected) < 1e-12, (score, expected)
+    weights = rng.uniform(0.5, 2.0, size=60)
+    mean = np.average(y[240:], weights=weights)
+    expected = 1 - np.sum(weights * residual**2) / np.sum(weights * (y[240:] - mean) ** 2)
+    assert abs(reg.score(X[240:], y[240:], sample_weight=weights) - expected) < 1e-12
+    assert abs(r2_score(y[240:], reg.predict(X[240:])) - score) < 1e-15
+    multi = MLPRegressor(hidden_layer_sizes=(10,), solver="lbfgs", max_iter=50,
+                         random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", _compat.ConvergenceWarning)
+        multi.fit(X, np.c_[y, -y])
+    assert multi.predict(X).shape == (300, 2)
+    poisson = MLPRegressor("poisson", hidden_layer_sizes=(), solver="lbfgs", max_iter=200)
+    counts = rng.poisson(np.exp(X[:, 0] + 1))
+    assert np.all(poisson.fit(X, counts).predict(X) > 0)
+    try:
+        MLPRegressor("poisson").fit(X, -counts - 1.0)
+    except ValueError as error:
+        assert "non-negative" in str(error)
+    else:
+        raise AssertionError("negative Poisson targets accepted")
+    copy = pickle.loads(pickle.dumps(reg))
+    assert np.array_equal(copy.predict(X), reg.predict(X))
+    print("OK regressor without scikit-learn")
+    """
+)
+
+
+def test_regressor_trains_without_scikit_learn():
+    result = _run(REGRESSOR_SCRIPT)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().endswith("OK regressor without scikit-learn")

@@ -17,6 +17,8 @@ minibatches calls the network's trusted path.
 """
 
 import functools
+import os
+import sys
 import warnings
 
 import numpy as np
@@ -43,6 +45,19 @@ _STOCHASTIC_SOLVERS = ("sgd", "adam")
 
 def _is_bool(value):
     return isinstance(value, (bool, np.bool_))
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def warn_at_caller(message, category):
+    """``warnings.warn`` pointed at the first frame outside fastnn: the user's call of
+    ``fit`` or ``partial_fit``, however deep in fastnn the warning is raised."""
+    # stacklevel 1 is this function; 2 is the frame that called it.
+    frame, level = sys._getframe(1), 2
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, category, stacklevel=level)
 
 
 def check_sample_weight(sample_weight, n_samples, require_positive=True):
@@ -359,7 +374,7 @@ class BaseMultilayerPerceptron(BaseEstimator):
                     "\nIncrease the number of iterations to improve the convergence "
                     f"(max_iter={self.max_iter})."
                 )
-            warnings.warn(message, ConvergenceWarning, stacklevel=4)
+            warn_at_caller(message, ConvergenceWarning)
         self.loss_ = float(result.fun)
         self.params_[...] = result.x
 
@@ -429,10 +444,10 @@ class BaseMultilayerPerceptron(BaseEstimator):
         if sample_idx is None or sample_idx.shape[0] != n_samples:
             sample_idx = np.arange(n_samples)
         if self.batch_size != "auto" and self.batch_size > n_samples:
-            warnings.warn(
+            warn_at_caller(
                 "Got `batch_size` less than 1 or larger than sample size. It is going to "
                 "be clipped",
-                stacklevel=4,
+                UserWarning,
             )
         batch_size = self._batch_rows(n_samples)
 
@@ -484,11 +499,10 @@ class BaseMultilayerPerceptron(BaseEstimator):
             if incremental:
                 break
             if self.n_iter_ == self.max_iter:
-                warnings.warn(
+                warn_at_caller(
                     "Stochastic Optimizer: Maximum iterations (%d) reached and the optimization "
                     "hasn't converged yet." % self.max_iter,
-                    ConvergenceWarning,
-                    stacklevel=4,
+                    ConvergenceWarning
                 )
         if self.early_stopping:
             params[...] = self._best_params

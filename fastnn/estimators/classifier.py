@@ -10,7 +10,6 @@ import MLPClassifier`` can replace ``from sklearn.neural_network import
 MLPClassifier``.
 """
 
-import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal, Optional, Union
 
@@ -19,7 +18,13 @@ from numpy.typing import ArrayLike, NDArray
 
 from .._typing import FloatArray
 from .._validation import is_real
-from ._base import SOLVERS, BaseMultilayerPerceptron, _stochastic_only, check_sample_weight
+from ._base import (
+    SOLVERS,
+    BaseMultilayerPerceptron,
+    _stochastic_only,
+    check_sample_weight,
+    warn_at_caller,
+)
 from ._compat import (
     SKLEARN_INSTALLED,
     ClassifierMixin,
@@ -263,11 +268,10 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
             reset=reset,
         )
         if y.ndim == 2 and y.shape[1] == 1:
-            warnings.warn(
+            warn_at_caller(
                 "A column-vector y was passed when a 1d array was expected. Please change "
                 "the shape of y to (n_samples, ), for example using ravel().",
                 DataConversionWarning,
-                stacklevel=4,
             )
             y = y.ravel()
         if not hasattr(self, "classes_") or (not self.warm_start and not incremental):

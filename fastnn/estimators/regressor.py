@@ -6,7 +6,6 @@ R².  Everything else is the shared core in ``_base.py``, as for
 loop are scikit-learn 1.9's ``sklearn.neural_network.MLPRegressor``'s.
 """
 
-import warnings
 from collections.abc import Sequence
 from typing import Any, Literal, Optional, Union
 
@@ -14,7 +13,12 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .._typing import FloatArray
-from ._base import BaseMultilayerPerceptron, _stochastic_only, check_sample_weight
+from ._base import (
+    BaseMultilayerPerceptron,
+    _stochastic_only,
+    check_sample_weight,
+    warn_at_caller,
+)
 from ._compat import SKLEARN_INSTALLED, DataConversionWarning, RegressorMixin, validate_data
 from ._scores import RSquared
 from ._training_rows import LossConvention
@@ -268,11 +272,10 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
             except (TypeError, ValueError):
                 raise ValueError(f"y must hold numbers, got dtype {y.dtype}") from None
         if y.ndim == 2 and y.shape[1] == 1:
-            warnings.warn(
+            warn_at_caller(
                 "A column-vector y was passed when a 1d array was expected. Please change "
                 "the shape of y to (n_samples, ), for example using ravel().",
                 DataConversionWarning,
-                stacklevel=4,
             )
         if not np.all(np.isfinite(y)):
             raise ValueError("Input y contains NaN or infinity.")

@@ -172,3 +172,39 @@ def is_integer(value: object) -> bool:
 def is_real(value: object) -> bool:
     """True for real numbers (``numbers.Real``); False for bools."""
     return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+
+
+def check_sample_weight(sample_weight, n_samples, require_positive=True):
+    """``sample_weight`` as a float64 (n_samples,) array, or None; a scalar is broadcast.
+
+    The one check of sample weights: `fastnn.MLP`'s, the estimators' in
+    memory and on Dask (there chunk by chunk, with ``n_samples`` the chunk's
+    rows and ``require_positive`` False: only the whole data needs a
+    positive weight).
+    """
+    if sample_weight is None:
+        return None
+    if is_real(sample_weight):
+        weights = np.full(n_samples, float(sample_weight))
+    else:
+        weights = np.asarray(sample_weight)
+        if weights.dtype.kind not in "biuf":
+            raise ValueError(f"sample_weight must hold real numbers, got dtype {weights.dtype}")
+        weights = weights.astype(np.float64)
+        if weights.ndim != 1:
+            raise ValueError(
+                f"Sample weights must be 1D array or scalar, got {weights.ndim}D array. "
+                f"Expected either a scalar value or a 1D array of length {n_samples}."
+            )
+        if weights.shape != (n_samples,):
+            raise ValueError(
+                f"sample_weight must have shape ({n_samples},), one weight per sample, got "
+                f"shape {weights.shape}"
+            )
+    if not np.all(np.isfinite(weights)):
+        raise ValueError("sample_weight contains NaN or infinity")
+    if np.any(weights < 0):
+        raise ValueError("sample_weight must be non-negative")
+    if require_positive and not np.any(weights > 0):
+        raise ValueError("Sample weights must contain at least one non-zero number.")
+    return weights

@@ -39,7 +39,7 @@ from numpy.typing import ArrayLike, DTypeLike, NDArray
 from . import _dispatch
 from ._config import run_kernel, threads_for
 from ._typing import Activation, FloatArray, IntegerLike, Seed
-from ._validation import as_array, check_rng
+from ._validation import as_array, check_rng, check_sample_weight
 from .activations import _ELEMENTWISE
 from .output_layers import OUTPUT_LAYERS, OutputLayer, get_output_layer
 
@@ -490,19 +490,7 @@ class MLP:
         return self.output_layer.check_target(y, n_samples, self.layer_sizes[-1], self.dtype, name)
 
     def _check_sample_weight(self, sample_weight, n_samples):
-        if sample_weight is None:
-            return None
-        w = np.asarray(sample_weight)
-        if not (np.issubdtype(w.dtype, np.number) or w.dtype == np.bool_) or np.iscomplexobj(w):
-            raise TypeError(f"sample_weight must hold real numbers, got dtype {w.dtype}")
-        w = w.astype(np.float64)
-        if w.shape != (n_samples,):
-            raise ValueError(f"sample_weight must have shape ({n_samples},), got {w.shape}")
-        if not np.all(np.isfinite(w)) or np.any(w < 0):
-            raise ValueError("sample_weight must be finite and non-negative")
-        if n_samples and not np.any(w > 0):
-            raise ValueError("sample_weight must contain at least one non-zero weight")
-        return w
+        return check_sample_weight(sample_weight, n_samples)
 
     # --- computation ----------------------------------------------------------
 

@@ -35,7 +35,7 @@ from ._compat import (
 )
 from ._optimizers import LEARNING_RATE_SCHEDULES, AdamOptimizer, SGDOptimizer
 from ._training_rows import InMemoryRows, LossConvention
-from .._validation import is_integer, is_real
+from .._validation import check_sample_weight, is_integer, is_real
 
 __all__ = ["BaseMultilayerPerceptron", "SOLVERS", "check_sample_weight"]
 
@@ -58,40 +58,6 @@ def warn_at_caller(message, category):
     while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
         frame, level = frame.f_back, level + 1
     warnings.warn(message, category, stacklevel=level)
-
-
-def check_sample_weight(sample_weight, n_samples, require_positive=True):
-    """``sample_weight`` as a float64 (n_samples,) array, or None; a scalar is broadcast.
-
-    The one check of sample weights for every estimator, in memory and on
-    Dask (there chunk by chunk, with ``n_samples`` the chunk's rows and
-    ``require_positive`` False: only the whole data needs a positive weight).
-    """
-    if sample_weight is None:
-        return None
-    if is_real(sample_weight):
-        weights = np.full(n_samples, float(sample_weight))
-    else:
-        weights = np.asarray(sample_weight)
-        if weights.dtype.kind not in "biuf":
-            raise ValueError(f"sample_weight must hold real numbers, got dtype {weights.dtype}")
-        weights = weights.astype(np.float64)
-        if weights.ndim != 1:
-            raise ValueError(
-                f"Sample weights must be 1D array or scalar, got {weights.ndim}D array. "
-                f"Expected either a scalar value or a 1D array of length {n_samples}."
-            )
-        if weights.shape != (n_samples,):
-            raise ValueError(
-                f"sample_weight.shape == {weights.shape}, expected {(n_samples,)}!"
-            )
-    if not np.all(np.isfinite(weights)):
-        raise ValueError("sample_weight contains NaN or infinity")
-    if np.any(weights < 0):
-        raise ValueError("sample_weight must be non-negative")
-    if require_positive and not np.any(weights > 0):
-        raise ValueError("Sample weights must contain at least one non-zero number.")
-    return weights
 
 
 def _stochastic_only(method):

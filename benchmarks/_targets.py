@@ -3,8 +3,9 @@
 Every goal is a ratio of two medians timed in this run at the same thread
 count: against PyTorch, the fastest peer; against ``np.copyto`` of the same
 array, the physical limit for long rows; against ``np.exp(x, out=)`` for short
-rows; against fastnn's own softmax for the fused cross-entropy; and 1 thread
-against 2.  A goal reports its **worst** case over the rows it covers, with
+rows; against fastnn's own softmax for the fused cross-entropy; 1 thread
+against 2; against scikit-learn's fit; and against the GEMM floor, the time of
+a fit's matrix products alone.  A goal reports its **worst** case over the rows it covers, with
 PASS or MISS, or says why it could not be checked ("n/a (...)") when the
 section it reads did not run.  A few checks of behaviour follow (results
 agree with NumPy, no thread pool for small inputs, no transposed copy, the
@@ -24,6 +25,10 @@ SHORT_ROW_OVER_EXP = 1.5  # softmax(out=) time / np.exp(x, out=) time, rows of <
 TWO_THREAD_SPEEDUP = 1.8  # 1-thread time / 2-thread time on the large shapes
 LOADED_OVER_QUIET = 1.0  # loaded 2-thread median / quiet 1-thread median
 FIT_SPEEDUP = 1.5  # scikit-learn fit time / fastnn fit time
+REGRESSOR_FIT_SPEEDUP = 1.5  # the same for MLPRegressor, at equal R²:
+REGRESSOR_R2_GAP = 0.02  # |fastnn's held-out R² - scikit-learn's| on every row
+FIT_OVER_FLOOR = 1.3  # fastnn's MLPRegressor fit time / the GEMM floor of the same fit,
+FLOOR_GOAL_DATA = "make_regression 50000x100"  # on this data (not run with --quick)
 
 
 def _verdict(ok):
@@ -157,6 +162,50 @@ def _fit_goal(ctx):
     )
 
 
+def _regressor_rows(ctx):
+    """The fit section's MLPRegressor rows, or the reason there are none."""
+    fit = ctx.sections.get("fit")
+    if not fit:
+        return None, "run with --sections fit"
+    if not fit.get("regressor_rows"):
+        return None, fit.get("skipped", "no MLPRegressor rows")
+    return fit["regressor_rows"], None
+
+
+def _row_case(row):
+    return f"{row['data']} {row['activation']} {row['dtype']} {row['threads']} thr"
+
+
+def _regressor_fit_goal(ctx):
+    label = (f"MLPRegressor.fit >= {REGRESSOR_FIT_SPEEDUP}x scikit-learn's at equal R² "
+             f"(within {REGRESSOR_R2_GAP})")
+    rows, reason = _regressor_rows(ctx)
+    if rows is None:
+        return label, "-", f"n/a ({reason})"
+    slowest = min(rows, key=lambda r: r["sklearn"] / r["fastnn"])
+    widest = max(rows, key=lambda r: abs(r["r2_fastnn"] - r["r2_sklearn"]))
+    speedup = slowest["sklearn"] / slowest["fastnn"]
+    gap = abs(widest["r2_fastnn"] - widest["r2_sklearn"])
+    return (
+        label,
+        f"worst {speedup:.2f}x ({_row_case(slowest)}); largest R² gap {gap:.4f} ({_row_case(widest)})",
+        _verdict(speedup >= REGRESSOR_FIT_SPEEDUP and gap <= REGRESSOR_R2_GAP),
+    )
+
+
+def _floor_goal(ctx):
+    label = f"MLPRegressor.fit <= {FIT_OVER_FLOOR}x its GEMM floor ({FLOOR_GOAL_DATA})"
+    rows, reason = _regressor_rows(ctx)
+    if rows is None:
+        return label, "-", f"n/a ({reason})"
+    rows = [r for r in rows if r["data"] == FLOOR_GOAL_DATA]
+    if not rows:
+        return label, "-", f"n/a (needs the full-size {FLOOR_GOAL_DATA} rows; --quick runs smaller data)"
+    worst = max(rows, key=lambda r: r["fastnn_over_floor"])
+    return (label, f"worst {worst['fastnn_over_floor']:.2f}x ({_row_case(worst)})",
+            _verdict(worst["fastnn_over_floor"] <= FIT_OVER_FLOOR))
+
+
 def _checks(ctx, exp_result):
     """Behaviour rather than speed: agreement, no pool for small inputs, no copy, exp accuracy."""
     checks = []
@@ -226,5 +275,7 @@ def evaluate(ctx, exp_result=None):
         _threads_goal(ctx),
         _contention_goal(ctx),
         _fit_goal(ctx),
+        _regressor_fit_goal(ctx),
+        _floor_goal(ctx),
         *_checks(ctx, exp_result),
     ]

@@ -200,3 +200,138 @@ def test_goals_of_sections_not_run_say_so(bench):
     assert all(verdict.startswith("n/a") for _, _, verdict in targets)
     assert goal(targets, "one competing process")[2] == "n/a (run with --sections contention)"
     assert goal(targets, "MLPClassifier.fit")[2] == "n/a (run with --sections fit)"
+
+
+# --------------------------------------------------------------------------
+# The fit section: regressor goals, the GEMM floor, the rows the goals read
+# --------------------------------------------------------------------------
+
+
+def regressor_row(data, speedup, r2_gap, over_floor, activation="relu", dtype="float32", threads=1):
+    return {"data": data, "activation": activation, "dtype": dtype, "threads": threads,
+            "fastnn": 1.0, "sklearn": speedup, "r2_fastnn": 0.9, "r2_sklearn": 0.9 + r2_gap,
+            "floor": 1.0 / over_floor, "fastnn_over_floor": over_floor}
+
+
+@pytest.mark.parametrize(
+    "speedup, r2_gap, verdict",
+    [(1.6, 0.01, "PASS"), (1.4, 0.01, "MISS"), (1.6, 0.03, "MISS"), (1.6, -0.03, "MISS")],
+    ids=["fast-equal", "slow", "fastnn-worse", "fastnn-better"],
+)
+def test_regressor_fit_goal_needs_the_speed_and_an_equal_r2(bench, speedup, r2_gap, verdict):
+    run = FakeRun(bench)
+    run.sections["fit"] = {"rows": [], "regressor_rows": [
+        regressor_row("friedman1 20000x10", 2.0, 0.0, 3.0),
+        regressor_row("make_regression 50000x100", speedup, r2_gap, 1.2, dtype="float64", threads=2),
+    ]}
+    _, measured, got = goal(bench("_targets").evaluate(run), "MLPRegressor.fit >= 1.5x")
+    assert got == verdict
+    assert measured == (f"worst {min(speedup, 2.0):.2f}x (make_regression 50000x100 relu float64 2 thr); "
+                        f"largest R² gap {abs(r2_gap):.4f} (make_regression 50000x100 relu float64 2 thr)")
+
+
+@pytest.mark.parametrize("over_floor, verdict", [(1.25, "PASS"), (1.35, "MISS")])
+def test_floor_goal_reads_only_the_full_size_make_regression_rows(bench, over_floor, verdict):
+    run = FakeRun(bench)
+    run.sections["fit"] = {"rows": [], "regressor_rows": [
+        regressor_row("friedman1 20000x10", 2.0, 0.0, 9.0),  # small products: not the goal's data
+        regressor_row("make_regression 50000x100", 2.0, 0.0, 1.1),
+        regressor_row("make_regression 50000x100", 2.0, 0.0, over_floor, activation="logistic"),
+    ]}
+    _, measured, got = goal(bench("_targets").evaluate(run), "MLPRegressor.fit <= 1.3x its GEMM floor")
+    assert (got, measured) == (verdict, f"worst {over_floor:.2f}x (make_regression 50000x100 logistic float32 1 thr)")
+
+
+def test_floor_goal_is_not_applicable_to_quick_data(bench):
+    run = FakeRun(bench)
+    run.sections["fit"] = {"rows": [], "regressor_rows": [regressor_row("make_regression 5000x100", 2.0, 0.0, 1.0)]}
+    targets = bench("_targets").evaluate(run)
+    assert goal(targets, "MLPRegressor.fit <= 1.3x")[2].startswith("n/a (needs the full-size make_regression")
+    assert goal(targets, "MLPRegressor.fit >= 1.5x")[2] == "PASS"  # the speed goal reads every row
+
+
+def test_floor_goal_names_the_data_the_fit_section_runs(bench):
+    assert bench("sections.fit").regression_name(50_000) == bench("_targets").FLOOR_GOAL_DATA
+
+
+def test_step_products_are_forward_then_backward_from_the_top(bench):
+    # (m, k, n) of an (m x k) @ (k x n) product; no gradient with respect to X.
+    assert bench("_gemm_floor").step_products((5, 7, 6, 3), 4) == [
+        (4, 5, 7), (4, 7, 6), (4, 6, 3),  # a_l = a_(l-1) @ W_l
+        (6, 4, 3), (4, 3, 6),  # top layer: a_2.T @ delta_3, delta_3 @ W_3.T
+        (7, 4, 6), (4, 6, 7),  # middle layer
+        (5, 4, 7),  # first layer: its weight gradient only
+    ]
+
+
+@pytest.mark.parametrize("layer_sizes", [(5, 7, 3), (5, 7, 6, 1)], ids=["2-layers", "3-layers"])
+@pytest.mark.parametrize("n_samples, batch_size", [(450, 200), (400, 200), (30, 200)],
+                         ids=["partial-batch", "full-batches", "one-small-batch"])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_gemm_floor_times_each_product_of_each_step(bench, monkeypatch, layer_sizes, n_samples, batch_size,
+                                                    dtype):
+    import numpy as np
+
+    floor_module = bench("_gemm_floor")
+    seen = []
+    real_matmul = np.matmul
+
+    def counting_matmul(a, b, out):
+        seen.append((a.shape[0], a.shape[1], b.shape[1], a.dtype.name, b.dtype.name, out.shape))
+        return real_matmul(a, b, out=out)
+
+    monkeypatch.setattr(np, "matmul", counting_matmul)
+    X = np.random.default_rng(0).standard_normal((n_samples, layer_sizes[0]))
+    epochs, repeats = 3, 2
+    floor = floor_module.time_gemm_floor(X, layer_sizes, batch_size, epochs, dtype=dtype, repeats=repeats)
+
+    steps_per_epoch = -(-n_samples // batch_size)
+    products_per_step = 3 * (len(layer_sizes) - 1) - 1
+    assert floor.n_steps == epochs * steps_per_epoch
+    assert floor.n_products == floor.n_steps * products_per_step
+    assert len(floor.times) == repeats and all(t > 0 for t in floor.times) and floor.median > 0
+    # One step's products as a warm-up, then every product of every step, in order.
+    epoch = [shape for rows in floor_module.batch_rows(n_samples, batch_size)
+             for shape in floor_module.step_products(layer_sizes, rows)]
+    warm_up = floor_module.step_products(layer_sizes, min(batch_size, n_samples))
+    assert [s[:3] for s in seen] == warm_up + epoch * epochs * repeats
+    assert {s[3:5] for s in seen} == {(dtype, dtype)}
+    assert all(out == (m, n) for m, _, n, _, _, out in seen)
+    assert floor.flops == pytest.approx(epochs * sum(2.0 * m * k * n for m, k, n in epoch))
+
+
+def test_gemm_floor_refuses_x_of_the_wrong_width(bench):
+    import numpy as np
+
+    with pytest.raises(ValueError, match=r"X must have shape \(n_samples, 5\)"):
+        bench("_gemm_floor").time_gemm_floor(np.zeros((10, 4)), (5, 7, 3))
+
+
+def test_fit_section_regressor_rows_carry_what_the_goals_read(bench, capsys):
+    # One tiny table, not a benchmark: the rows' fields and the printed line.
+    pytest.importorskip("sklearn")
+    import types
+
+    import numpy as np
+
+    fit = bench("sections.fit")
+    ctx = types.SimpleNamespace(threads=[1], torch=None, set_threads=fastnn.set_num_threads)
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((300, 4))
+    y = X @ rng.standard_normal(4)
+    data = [fit._split("tiny 300x4", X, y)]
+    floors = {}
+    from sklearn.neural_network import MLPRegressor as SklearnMLPRegressor
+
+    rows = fit._table(ctx, SklearnMLPRegressor, fastnn.MLPRegressor, data, 1, (1, 1), floors, "r2")
+    printed = capsys.readouterr().out.splitlines()
+    assert len(rows) == len(printed) == len(fit.ACTIVATIONS) * 2  # activations x dtypes
+    assert len(floors) == 2  # one floor per dtype, shared by the activations
+    for row, line in zip(rows, printed):
+        assert row["estimator"] == "MLPRegressor"
+        assert -1.0 < row["r2_fastnn"] <= 1.0 and row["r2_fastnn"] == pytest.approx(row["r2_sklearn"], abs=0.02)
+        assert row["floor_products"] == 5 * row["floor_steps"] and row["floor_steps"] == 2  # 240 rows: 200 + 40
+        assert row["fastnn_over_floor"] == pytest.approx(row["fastnn"] / row["floor"])
+        assert row["sklearn_over_floor"] == pytest.approx(row["sklearn"] / row["floor"])
+        assert line.split()[:4] == ["tiny", "300x4", row["activation"], row["dtype"]]
+        assert line.endswith(f"{row['sklearn_over_floor']:.2f}x")

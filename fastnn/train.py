@@ -1,23 +1,33 @@
-"""Train an MLP classifier from the command line: ``python -m fastnn.train``.
+"""Train an MLP classifier or regressor from the command line: ``python -m fastnn.train``.
 
-With no data file it trains on generated interleaved spirals (a 2-D problem
-whose decision boundary can be drawn); ``--dataset digits`` uses the shipped
-8x8 handwritten digits; a path trains on your own data from a ``.npz`` file
-(arrays ``X`` and ``y``) or a ``.csv`` file (comma-separated, one sample per
-row, the label in the last column unless ``--label-column`` says otherwise,
-an optional header row).  The features are standardised with the training
-part's mean and standard deviation, a random ``--test-fraction`` is held out,
-and after one line saying what is trained a short summary is printed: the
-iterations (or epochs), the time, the final training loss and the training
-and held-out accuracies.  When matplotlib is installed, a PNG with the loss
-curve (and, for 2-D data, the decision boundary with a legend of the classes)
-is saved.
+With no data file it trains on generated interleaved spirals (a 2-D
+classification problem whose decision boundary can be drawn); ``--dataset
+digits`` uses the shipped 8x8 handwritten digits and ``--dataset friedman1``
+generates Friedman's regression problem; a path trains on your own data from
+a ``.npz`` file (arrays ``X`` and ``y``) or a ``.csv`` file (comma-separated,
+one sample per row, the label or target in the last column unless
+``--label-column`` says otherwise, an optional header row).
+
+``--task auto``, the default, trains an `MLPRegressor` when the target looks
+continuous (numbers, not all integers, with more than 20 distinct values or
+more distinct values than 5% of the rows) and an `MLPClassifier` otherwise,
+and says which it picked; ``--task classification`` or ``--task regression``
+decides instead.  The features, and a regression target, are standardised
+with the training part's mean and standard deviation, a random
+``--test-fraction`` is held out, and after lines saying what is trained a
+short summary is printed: the iterations (or epochs), the time, the final
+training loss and the training and held-out accuracies (R² for a regressor).
+When matplotlib is installed, a PNG is saved with the loss curve and, for
+2-D classification, the decision boundary with a legend of the classes, or,
+for regression, the predicted against the true targets.
 
 Examples::
 
     python -m fastnn.train
     python -m fastnn.train --dataset digits --hidden 64
+    python -m fastnn.train --dataset friedman1
     python -m fastnn.train my_data.csv --solver adam --max-epochs 100
+    python -m fastnn.train prices.csv --task regression
 """
 
 import argparse
@@ -29,20 +39,37 @@ import sys
 import time
 import warnings
 from collections.abc import Sequence
-from typing import Any, Literal, Optional
+from typing import Any, Literal, Optional, Union
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from .estimators._scores import r2_score
 from .estimators.classifier import SOLVERS, MLPClassifier
-from .datasets import load_digits, make_spirals
+from .estimators.regressor import MLPRegressor
+from .datasets import load_digits, make_friedman1, make_spirals
 from .mlp import ACTIVATIONS
 
-__all__ = ["main", "load_data", "train"]
+__all__ = ["main", "load_data", "choose_task", "train"]
 
-# Command-line option (its argparse ``dest``) -> MLPClassifier parameter: the
-# one place where this module names the classifier's parameters.
-CLASSIFIER_PARAMETERS = {
+TASKS = ("auto", "classification", "regression")
+
+# --task auto's rule: a target is continuous when it holds numbers, not all
+# integers, with more distinct values than class labels would have.  Either
+# bound suffices: 20 distinct values catch a large file whose target is
+# rounded to a few digits, 5% of the rows a small file.  Integer targets stay
+# classes (scikit-learn's type_of_target says "multiclass" for them too), and
+# so do a few non-integer codes such as grades 0.5, 1, 1.5.
+MANY_DISTINCT_VALUES = 20
+MANY_DISTINCT_SHARE = 0.05
+
+# The task of each built-in data set.
+DATASET_TASKS = {"spirals": "classification", "digits": "classification", "friedman1": "regression"}
+
+# Command-line option (its argparse ``dest``) -> estimator parameter, the same
+# name in MLPClassifier and MLPRegressor: the one place where this module
+# names the estimators' parameters.
+ESTIMATOR_PARAMETERS = {
     "hidden": "hidden_layer_sizes",
     "activation": "activation",
     "solver": "solver",
@@ -52,7 +79,7 @@ CLASSIFIER_PARAMETERS = {
     "l2": "alpha",
 }
 
-# Why a command-line default differs from MLPClassifier's, by option.
+# Why a command-line default differs from the estimators', by option.
 _WHY_DEFAULT_DIFFERS = {
     "solver": "full-batch L-BFGS is the quickest and surest on the small data sets this "
               "command is meant for",
@@ -114,7 +141,113 @@ _PICK_THE_LABEL = (
 )
 
 
-def _parse_labels(path, labels, lines, column):
+def _as_numbers(y):
+    """``y`` as a float64 array when every value is a number (text such as "1.5" too), else None."""
+    y = np.asarray(y)
+    if y.dtype.kind in "biuf":
+        return y.astype(np.float64).ravel()
+    if y.dtype.kind not in "USO":
+        return None
+    try:
+        return np.array([float(value) for value in y.ravel()], dtype=np.float64)
+    except (TypeError, ValueError):
+        return None
+
+
+def choose_task(
+    y: ArrayLike, task: Literal["auto", "classification", "regression"] = "auto"
+) -> tuple[Literal["classification", "regression"], str]:
+    """Decide whether ``y`` is a classification or a regression target, and say why.
+
+    Parameters
+    ----------
+    y : array_like of shape (n_samples,)
+        The labels or targets: numbers, or text (text holding numbers, as a
+        CSV column does, counts as numbers).
+    task : {"auto", "classification", "regression"}, default "auto"
+        "auto" applies the rule below; the other two are returned as given.
+
+    Returns
+    -------
+    task : {"classification", "regression"}
+        The task to train.
+    reason : str
+        Why, in a few words, for the user.
+
+    Raises
+    ------
+    ValueError
+        For a ``task`` that is not one of the three.
+
+    Notes
+    -----
+    "auto" picks regression when every value of ``y`` is a number, at least
+    one is not an integer, and there are more than ``MANY_DISTINCT_VALUES``
+    (20) distinct values or more than ``MANY_DISTINCT_SHARE`` (5%) of the
+    rows are distinct; otherwise classification.  Integer targets are
+    classes, as in scikit-learn's ``type_of_target``: pass
+    ``task="regression"`` for integer-valued quantities such as counts.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastnn.train import choose_task
+    >>> choose_task(np.linspace(0.0, 1.0, 50))
+    ('regression', 'the target holds 50 distinct values in 50 rows, not all integers')
+    >>> choose_task(["0.5", "1.5", "0.5", "1.5"] * 30)[0]
+    'classification'
+    >>> choose_task([0, 1, 1, 0], task="regression")
+    ('regression', 'chosen by the caller')
+    """
+    if not isinstance(task, str) or task not in TASKS:
+        raise ValueError(f"task must be one of {', '.join(map(repr, TASKS))}, got {task!r}")
+    if task != "auto":
+        return task, "chosen by the caller"
+    values = _as_numbers(y)
+    if values is None:
+        return "classification", "the labels are not all numbers"
+    n_rows, n_distinct = values.size, np.unique(values).size
+    finite = values[np.isfinite(values)]
+    if finite.size == values.size and np.all(finite == np.round(finite)):
+        return "classification", f"the target holds integers, {n_distinct} distinct values"
+    if n_distinct > MANY_DISTINCT_VALUES or n_distinct > MANY_DISTINCT_SHARE * n_rows:
+        return (
+            "regression",
+            f"the target holds {n_distinct} distinct values in {n_rows} rows, not all integers",
+        )
+    return "classification", f"the target holds only {n_distinct} distinct values in {n_rows} rows"
+
+
+def _parse_targets(path, labels, lines, column, task):
+    """The label column's text as the ``task`` wants it: real targets or class labels."""
+    chosen, _ = choose_task(labels, task)
+    if chosen == "regression":
+        return _parse_continuous(path, labels, lines, column)
+    # An explicit --task classification has said what the numbers are.
+    return _parse_labels(path, labels, lines, column, warn_non_integer=task == "auto")
+
+
+def _parse_continuous(path, labels, lines, column):
+    """Regression targets from the label column's text; errors name the line."""
+    y = np.empty(len(labels))
+    for i, (label, line) in enumerate(zip(labels, lines)):
+        try:
+            value = float(label)
+            problem = None if math.isfinite(value) else f"{label!r}, not a finite number"
+        except ValueError:
+            # Only an explicit --task regression reads text here: auto would have taken classes.
+            problem = f"{label!r}, not a number"
+        if problem:
+            hint = " For class labels, pass --task classification." if "not a number" in problem else ""
+            raise ValueError(
+                f"{path}: line {line}: the target ({column}) is {problem}; a regression "
+                f"needs a finite number in every row. {_PICK_THE_LABEL}{hint}"
+            )
+        y[i] = value
+    return y
+
+
+def _parse_labels(path, labels, lines, column, warn_non_integer=True):
     """Class labels from the label column's text; integers when every label is one.
 
     A label column that holds a feature by mistake is caught here: almost
@@ -126,28 +259,32 @@ def _parse_labels(path, labels, lines, column):
     values = [float(label) for label in labels] if numeric else labels
     n_rows, n_distinct = len(labels), len(set(values))
     if n_distinct > 2 and n_distinct > n_rows / 2:
+        hint = " If it is a continuous target, pass --task regression." if numeric else ""
         raise ValueError(
             f"{path}: the label column ({column}) has {n_distinct} distinct values in "
             f"{n_rows} rows, so most classes would have a single sample: it looks like a "
-            f"feature, not a class label. {_PICK_THE_LABEL}"
+            f"feature, not a class label. {_PICK_THE_LABEL}{hint}"
         )
     if not numeric:
         return np.array(labels)
     for value, label, line in zip(values, labels, lines):
         if not (math.isfinite(value) and value == int(value)):
-            warnings.warn(
-                f"{path}: the label column ({column}) holds numbers that are not integers, "
-                f"such as {label!r} on line {line}; each distinct value is taken as a class. "
-                f"{_PICK_THE_LABEL}",
-                UserWarning,
-                stacklevel=4,
-            )
+            if warn_non_integer:
+                warnings.warn(
+                    f"{path}: the label column ({column}) holds numbers that are not integers, "
+                    f"such as {label!r} on line {line}, but too few distinct values for "
+                    f"--task auto to take them as a continuous target; each distinct value "
+                    f"is taken as a class. {_PICK_THE_LABEL} For a regression, pass "
+                    f"--task regression.",
+                    UserWarning,
+                    stacklevel=5,
+                )
             return np.array(labels)
     return np.array([int(value) for value in values])
 
 
-def _load_csv(path, label_column):
-    """Features and labels of a comma-separated file; errors name the line and column.
+def _load_csv(path, label_column, task):
+    """Features and labels (or targets) of a comma-separated file; errors name the line and column.
 
     Lines are numbered from 1 as in the file (a header included), columns
     from 0 as ``--label-column`` counts them.
@@ -196,17 +333,68 @@ def _load_csv(path, label_column):
                 )
             X[i, k] = value
     labels = [row[label_column].strip() for _, row in rows]
-    y = _parse_labels(
-        path, labels, [line for line, _ in rows], _describe_column(label_column, n_columns, header)
+    y = _parse_targets(
+        path, labels, [line for line, _ in rows], _describe_column(label_column, n_columns, header),
+        task,
     )
     return X, y
 
 
+def _dataset_task_conflict(dataset, task):
+    """The message for a --task that contradicts --dataset's task, or None."""
+    own = DATASET_TASKS.get(dataset)
+    if task == "auto" or own is None or task == own:
+        return None
+    return (
+        f"--task {task} does not fit --dataset {dataset}, which is a {own} problem: "
+        f"leave --task out or pass --task {own}"
+    )
+
+
+def _continuous_target(name, y):
+    """``y`` as finite float64 regression targets, or an error naming the first bad row.
+
+    ``name`` (a file's) starts the message when given.
+    """
+    prefix = f"{name}: " if name else ""
+    values = _as_numbers(y)
+    if values is None:
+        raise ValueError(
+            f"{prefix}a regression needs numbers in y, but it holds {y.dtype} values such as "
+            f"{y.ravel()[:1].tolist()[0]!r}; for class labels pass --task classification"
+        )
+    bad = np.flatnonzero(~np.isfinite(values))
+    if bad.size:
+        raise ValueError(
+            f"{prefix}a regression needs a finite number in every row of y, but row {bad[0]} "
+            f"(counted from 0) holds {values[bad[0]].item()!r}"
+        )
+    return values
+
+
+def _check_class_labels(name, y):
+    """Reject float labels that are not whole numbers, which the classifier cannot take.
+
+    A CSV file's such labels are kept as text (see `_parse_labels`); an
+    array of floats would reach the classifier as a continuous target and
+    fail there, after the lines that announce training.
+    """
+    if y.dtype.kind != "f":
+        return
+    bad = np.flatnonzero(~(np.isfinite(y) & (y == np.round(y))))
+    if bad.size:
+        raise ValueError(
+            f"{name}: class labels must be integers or text, but row {bad[0]} (counted from 0) "
+            f"of y holds {y[bad[0]].item()!r}; for a continuous target pass --task regression"
+        )
+
+
 def load_data(
     path: Optional[str] = None,
-    dataset: Literal["spirals", "digits"] = "spirals",
+    dataset: Literal["spirals", "digits", "friedman1"] = "spirals",
     label_column: int = -1,
     seed: int = 0,
+    task: Literal["auto", "classification", "regression"] = "auto",
 ) -> tuple[NDArray[np.float64], NDArray[Any], str]:
     """Return ``(X, y, name)`` from a file, or the named built-in data set.
 
@@ -214,37 +402,47 @@ def load_data(
     ----------
     path : str, optional
         A ``.npz`` or ``.csv`` file; when None, ``dataset`` is used.
-    dataset : {"spirals", "digits"}, default "spirals"
+    dataset : {"spirals", "digits", "friedman1"}, default "spirals"
         Built-in data: 600 points on 3 noisy spirals, or the 1797 8x8
-        handwritten digits (pixels scaled to [0, 1]).
+        handwritten digits (pixels scaled to [0, 1]), both classification
+        problems; or 600 samples of Friedman's regression problem (10
+        features, noise 1.0).
     label_column : int, default -1
-        Column of a CSV file holding the label, from 0; negative values
-        count from the last column.
+        Column of a CSV file holding the label (or target), from 0; negative
+        values count from the last column.
     seed : int, default 0
-        Seed of the generated spirals.
+        Seed of the generated spirals and Friedman data.
+    task : {"auto", "classification", "regression"}, default "auto"
+        How to read the labels: as class labels, as real targets, or as
+        `choose_task` decides.
 
     Returns
     -------
     X : ndarray of shape (n_samples, n_features)
         The features.
     y : ndarray of shape (n_samples,)
-        The labels: integers when every CSV label is an integer, else strings.
+        For regression, float64 targets.  For classification, the labels:
+        integers when every CSV label is an integer, else strings.
     name : str
         The file's name, or the data set's.
 
     Raises
     ------
     ValueError
-        For an unusable file.  CSV errors give the line (counted from 1 in
-        the file, header included) and the column: a blank label, a feature
-        that is blank or not a finite number, a file that is not
-        comma-separated, and a label column with about as many distinct
-        values as rows (a feature, most likely).
+        For an unusable file, or a ``task`` that contradicts the built-in
+        ``dataset``.  CSV errors give the line (counted from 1 in the file,
+        header included) and the column: a blank label, a feature that is
+        blank or not a finite number, a file that is not comma-separated, a
+        regression target that is not a finite number, and class labels
+        with about as many distinct values as rows (a feature, most likely).
+        A ``.npz`` file's ``y`` must be finite numbers for regression, and
+        integers or text for classification.
 
     Warns
     -----
     UserWarning
-        When CSV labels are numbers that are not all integers.
+        When ``task`` is "auto" and CSV labels are numbers that are not all
+        integers but too few distinct values to be a continuous target.
 
     Examples
     --------
@@ -252,35 +450,60 @@ def load_data(
     >>> X, y, name = load_data(dataset="spirals")
     >>> X.shape, name
     ((600, 2), 'spirals')
+    >>> X, y, name = load_data(dataset="friedman1")
+    >>> X.shape, y.dtype
+    ((600, 10), dtype('float64'))
     """
+    if not isinstance(task, str) or task not in TASKS:
+        raise ValueError(f"task must be one of {', '.join(map(repr, TASKS))}, got {task!r}")
     if path is None:
+        conflict = _dataset_task_conflict(dataset, task)
+        if conflict:
+            raise ValueError(conflict)
+        y: NDArray[Any]  # class labels (int64) or targets (float64)
         if dataset == "spirals":
             X, y = make_spirals(n_samples=600, n_classes=3, noise=0.2, seed=seed)
         elif dataset == "digits":
             X, y = load_digits()
             X = X / 16.0
+        elif dataset == "friedman1":
+            X, y = make_friedman1(n_samples=600, n_features=10, noise=1.0, seed=seed)
         else:
-            raise ValueError(f"unknown dataset {dataset!r}; choose 'spirals' or 'digits'")
+            raise ValueError(
+                f"unknown dataset {dataset!r}; choose {', '.join(map(repr, DATASET_TASKS))}"
+            )
         return X, y, dataset
+    name = os.path.basename(path)
     extension = os.path.splitext(path)[1].lower()
     if extension == ".npz":
         X, y = _load_npz(path)
+        y = np.asarray(y).ravel()
+        if choose_task(y, task)[0] == "regression":
+            y = _continuous_target(name, y)
+        else:
+            _check_class_labels(name, y)
     elif extension == ".csv":
-        X, y = _load_csv(path, label_column)
+        X, y = _load_csv(path, label_column, task)
     else:
         raise ValueError(f"{path}: unsupported file type {extension!r}; use .npz or .csv")
     X = np.asarray(X)
     if X.ndim == 1:
         X = X.reshape(-1, 1)
-    return X, np.asarray(y).ravel(), os.path.basename(path)
+    return X, np.asarray(y).ravel(), name
 
 
-def _split(n_samples, test_fraction, rng):
+def _split(n_samples, test_fraction, rng, least=1):
+    """Shuffled training and held-out rows, each part at least ``least`` rows."""
     n_test = int(round(test_fraction * n_samples))
     if not 1 <= n_test < n_samples:
         raise ValueError(
             f"--test-fraction {test_fraction} leaves no test or no training samples "
             f"out of {n_samples}"
+        )
+    if min(n_test, n_samples - n_test) < least:
+        raise ValueError(
+            f"--test-fraction {test_fraction} holds out {n_test} of {n_samples} samples, "
+            f"but R² needs at least {least} samples in the training and the held-out part"
         )
     order = rng.permutation(n_samples)
     return order[n_test:], order[:n_test]
@@ -295,23 +518,34 @@ def _class_colours(n_classes):
 
 
 def plot_figure(
-    classifier: MLPClassifier,
+    estimator: Union[MLPClassifier, MLPRegressor],
     X_train: NDArray[Any],
     y_train: NDArray[Any],
     X_test: NDArray[Any],
     y_test: NDArray[Any],
+    *,
+    target_mean: float = 0.0,
+    target_scale: float = 1.0,
 ) -> Any:
-    """The figure saved by ``--plot``: the loss curve and, for 2-D data, the decision boundary.
+    """The figure saved by ``--plot``: the loss curve and a second panel that shows the fit.
 
-    The decision-boundary panel colours every class the same way in the
-    regions, the points and the legend, which names the classes.
+    For a classifier on 2-D data the second panel is the decision boundary,
+    colouring every class the same way in the regions, the points and the
+    legend, which names the classes (other classifiers get the loss curve
+    alone).  For a regressor it plots the predicted against the true
+    targets of both parts, with the line where they are equal and the R² of
+    each part in the title.
 
     Parameters
     ----------
-    classifier : MLPClassifier
-        A fitted classifier.
+    estimator : MLPClassifier or MLPRegressor
+        A fitted estimator.
     X_train, y_train, X_test, y_test : ndarray
-        The standardised features and the labels of both parts.
+        The standardised features and the labels (or targets, in their own
+        units) of both parts.
+    target_mean, target_scale : float, default 0.0 and 1.0
+        For a regressor fitted on ``(y - target_mean) / target_scale``: its
+        predictions are mapped back to ``y``'s units before they are drawn.
 
     Returns
     -------
@@ -319,48 +553,76 @@ def plot_figure(
         The figure, not yet saved or closed.
     """
     import matplotlib.pyplot as plt
-    from matplotlib.lines import Line2D
 
-    two_d = X_train.shape[1] == 2
-    figure, axes = plt.subplots(1, 2 if two_d else 1, figsize=(11 if two_d else 5.5, 4.5))
+    regression = isinstance(estimator, MLPRegressor)
+    two_panels = regression or X_train.shape[1] == 2
+    figure, axes = plt.subplots(1, 2 if two_panels else 1, figsize=(11 if two_panels else 5.5, 4.5))
     axes = np.atleast_1d(axes)
-    axes[0].plot(np.arange(1, len(classifier.loss_curve_) + 1), classifier.loss_curve_)
-    axes[0].set_xlabel("iteration" if classifier.solver == "lbfgs" else "epoch")
-    axes[0].set_ylabel("training loss")
+    axes[0].plot(np.arange(1, len(estimator.loss_curve_) + 1), estimator.loss_curve_)
+    axes[0].set_xlabel("iteration" if estimator.solver == "lbfgs" else "epoch")
+    axes[0].set_ylabel("training loss (standardised target)" if regression else "training loss")
     axes[0].set_yscale("log")
     axes[0].set_title("Loss curve")
-    if two_d:
-        # The held-out part may hold a class the training part lacks (the
-        # classifier never predicts it), so colours follow all labels seen.
-        labels = np.unique(np.concatenate([y_train, y_test]))
-        colours = _class_colours(len(labels))
-        X_all = np.vstack([X_train, X_test])
-        low, high = X_all.min(axis=0) - 0.5, X_all.max(axis=0) + 0.5
-        grid_x, grid_y = np.meshgrid(np.linspace(low[0], high[0], 300), np.linspace(low[1], high[1], 300))
-        grid = np.column_stack([grid_x.ravel(), grid_y.ravel()])
-        predicted = np.argmax(classifier.predict_proba(grid), axis=1).reshape(grid_x.shape)
-        predicted = np.searchsorted(labels, classifier.classes_)[predicted]
-        # Level k - 0.5 .. k + 0.5 holds label k, so its band gets colours[k].
-        axes[1].contourf(grid_x, grid_y, predicted, alpha=0.3, colors=colours,
-                         levels=np.arange(len(labels) + 1) - 0.5)
-        for X_part, y_part, marker in ((X_train, y_train, "o"), (X_test, y_test, "x")):
-            codes = np.searchsorted(labels, y_part)
-            axes[1].scatter(X_part[:, 0], X_part[:, 1], c=colours[codes], marker=marker, s=14)
-        handles = [
-            Line2D([], [], linestyle="", marker="s", markersize=8, color=colour, label=str(name))
-            for name, colour in zip(labels, colours)
-        ]
-        handles += [
-            Line2D([], [], linestyle="", marker=marker, color="0.3", label=label)
-            for marker, label in (("o", "train"), ("x", "test"))
-        ]
-        axes[1].legend(handles=handles, loc="upper right", title="class", fontsize="small")
-        axes[1].set_title("Decision boundary (standardised features)")
+    if regression:
+        _draw_predictions(axes[1], estimator, X_train, y_train, X_test, y_test,
+                          target_mean, target_scale)
+    elif two_panels:
+        _draw_decision_boundary(axes[1], estimator, X_train, y_train, X_test, y_test)
     figure.tight_layout()
     return figure
 
 
-def _save_plot(path, classifier, X_train, y_train, X_test, y_test):
+def _draw_predictions(axis, regressor, X_train, y_train, X_test, y_test, target_mean, target_scale):
+    """Predicted against true targets of both parts, in the target's units, with their R²."""
+    scores, extremes = [], []
+    for X_part, y_part, marker, label in ((X_train, y_train, "o", "train"),
+                                          (X_test, y_test, "x", "held out")):
+        predicted = target_mean + target_scale * regressor.predict(X_part)
+        scores.append(r2_score(y_part, predicted))
+        extremes += [y_part.min(), y_part.max(), predicted.min(), predicted.max()]
+        axis.scatter(y_part, predicted, marker=marker, s=14, alpha=0.7, label=label)
+    low, high = min(extremes), max(extremes)
+    axis.plot([low, high], [low, high], color="0.3", linestyle="--", linewidth=1,
+              label="predicted = true")
+    axis.set_xlabel("true target")
+    axis.set_ylabel("predicted target")
+    axis.set_title(f"Predicted against true: R² {scores[0]:.3f} train, {scores[1]:.3f} held out")
+    axis.legend(loc="upper left", fontsize="small")
+
+
+def _draw_decision_boundary(axis, classifier, X_train, y_train, X_test, y_test):
+    """The predicted class over the plane, the points of both parts, and a legend of the classes."""
+    from matplotlib.lines import Line2D
+
+    # The held-out part may hold a class the training part lacks (the
+    # classifier never predicts it), so colours follow all labels seen.
+    labels = np.unique(np.concatenate([y_train, y_test]))
+    colours = _class_colours(len(labels))
+    X_all = np.vstack([X_train, X_test])
+    low, high = X_all.min(axis=0) - 0.5, X_all.max(axis=0) + 0.5
+    grid_x, grid_y = np.meshgrid(np.linspace(low[0], high[0], 300), np.linspace(low[1], high[1], 300))
+    grid = np.column_stack([grid_x.ravel(), grid_y.ravel()])
+    predicted = np.argmax(classifier.predict_proba(grid), axis=1).reshape(grid_x.shape)
+    predicted = np.searchsorted(labels, classifier.classes_)[predicted]
+    # Level k - 0.5 .. k + 0.5 holds label k, so its band gets colours[k].
+    axis.contourf(grid_x, grid_y, predicted, alpha=0.3, colors=colours,
+                  levels=np.arange(len(labels) + 1) - 0.5)
+    for X_part, y_part, marker in ((X_train, y_train, "o"), (X_test, y_test, "x")):
+        codes = np.searchsorted(labels, y_part)
+        axis.scatter(X_part[:, 0], X_part[:, 1], c=colours[codes], marker=marker, s=14)
+    handles = [
+        Line2D([], [], linestyle="", marker="s", markersize=8, color=colour, label=str(name))
+        for name, colour in zip(labels, colours)
+    ]
+    handles += [
+        Line2D([], [], linestyle="", marker=marker, color="0.3", label=label)
+        for marker, label in (("o", "train"), ("x", "test"))
+    ]
+    axis.legend(handles=handles, loc="upper right", title="class", fontsize="small")
+    axis.set_title("Decision boundary (standardised features)")
+
+
+def _save_plot(path, estimator, X_train, y_train, X_test, y_test, **target_units):
     """Save `plot_figure` as a PNG; return whether it was saved."""
     try:
         import matplotlib
@@ -370,23 +632,40 @@ def _save_plot(path, classifier, X_train, y_train, X_test, y_test):
     except ImportError:
         print("matplotlib is not installed, so no plot was saved (pip install matplotlib).")
         return False
-    figure = plot_figure(classifier, X_train, y_train, X_test, y_test)
+    figure = plot_figure(estimator, X_train, y_train, X_test, y_test, **target_units)
     figure.savefig(path, dpi=100)
     plt.close(figure)
     print(f"Saved {path}")
     return True
 
 
+def _r_squared_name():
+    """The summary's name for R²: "R^2" where standard output cannot encode "²" (ASCII)."""
+    try:
+        "R²".encode(getattr(sys.stdout, "encoding", None) or "ascii")
+    except (UnicodeEncodeError, LookupError):
+        return "R^2"
+    return "R²"
+
+
+def _mean_and_scale(values):
+    """Mean and standard deviation of ``values``; a zero deviation (a constant) counts as 1."""
+    mean, scale = values.mean(axis=0), values.std(axis=0)
+    # A constant column (blank pixels) carries nothing: leave it at 0.
+    return mean, np.where(scale == 0, 1.0, scale)
+
+
 def train(
     X: ArrayLike,
     y: ArrayLike,
     *,
+    task: Literal["auto", "classification", "regression"] = "auto",
     test_fraction: float = 0.25,
     seed: int = 0,
     plot: Optional[str] = None,
     quiet: bool = False,
-    **classifier_params: Any,
-) -> tuple[MLPClassifier, float]:
+    **estimator_params: Any,
+) -> tuple[Union[MLPClassifier, MLPRegressor], float]:
     """Split, standardise, fit, print a summary and optionally plot.
 
     Parameters
@@ -394,28 +673,43 @@ def train(
     X : array_like of shape (n_samples, n_features)
         Features.
     y : array_like of shape (n_samples,)
-        Labels.
+        Labels, or real targets for regression.
+    task : {"auto", "classification", "regression"}, default "auto"
+        Train an `MLPClassifier` or an `MLPRegressor`; "auto" lets
+        `choose_task` decide from ``y``.
     test_fraction : float, default 0.25
-        Share of the samples held out for the accuracy.
+        Share of the samples held out for the score.
     seed : int, default 0
-        Seeds the split and the classifier.
+        Seeds the split and the estimator.
     plot : str, optional
-        PNG path for the loss curve and decision boundary.
+        PNG path for the loss curve and the decision boundary (2-D
+        classification) or the predicted against the true targets
+        (regression).
     quiet : bool, default False
         Print only the summary, not the line saying what is trained.
-    **classifier_params
-        Passed to `fastnn.MLPClassifier`.
+    **estimator_params
+        Passed to `fastnn.MLPClassifier` or `fastnn.MLPRegressor`.
 
     Returns
     -------
-    classifier : MLPClassifier
-        The fitted classifier.
-    accuracy : float
-        Held-out accuracy.
+    estimator : MLPClassifier or MLPRegressor
+        The fitted estimator.  It was trained on the standardised features
+        and, for regression, the standardised target (the training part's
+        mean subtracted, divided by its standard deviation), so its
+        ``loss_curve_`` and predictions are in those units.
+    score : float
+        Held-out accuracy, or held-out R² for regression.
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``task``, a regression target that is not finite
+        numbers, or a ``test_fraction`` that leaves a part empty (or, for
+        regression, with fewer than 2 samples, too few for R²).
 
     Examples
     --------
-    >>> from fastnn.datasets import make_spirals
+    >>> from fastnn.datasets import make_friedman1, make_spirals
     >>> from fastnn.train import train
     >>> X, y = make_spirals(n_samples=200, n_classes=2, seed=0)
     >>> classifier, accuracy = train(X, y, quiet=True, hidden_layer_sizes=(20,),
@@ -423,35 +717,60 @@ def train(
     Trained for ...
     >>> 0.0 <= accuracy <= 1.0
     True
+    >>> X, y = make_friedman1(n_samples=200, noise=0.5, seed=0)
+    >>> regressor, r2 = train(X, y, quiet=True, hidden_layer_sizes=(10,),
+    ...                       solver="lbfgs", max_iter=2000)  # doctest: +ELLIPSIS
+    Trained for ...
+    Held-out R...
+    >>> type(regressor).__name__, bool(r2 > 0.5)
+    ('MLPRegressor', True)
     """
+    task, _ = choose_task(y, task)
+    regression = task == "regression"
     features = np.asarray(X, dtype=np.float64)
-    labels = np.asarray(y)
+    labels = _continuous_target(None, np.asarray(y)) if regression else np.asarray(y)
     rng = np.random.default_rng(seed)
-    train_index, test_index = _split(features.shape[0], test_fraction, rng)
-    mean = features[train_index].mean(axis=0)
-    scale = features[train_index].std(axis=0)
-    # Constant features (blank pixels) carry nothing: leave them at 0.
-    scale[scale == 0] = 1.0
+    train_index, test_index = _split(features.shape[0], test_fraction, rng, least=2 if regression else 1)
+    mean, scale = _mean_and_scale(features[train_index])
     features = (features - mean) / scale
     X_train, y_train = features[train_index], labels[train_index]
     X_test, y_test = features[test_index], labels[test_index]
     # No output per iteration or epoch: this command prints its own summary.
-    classifier = MLPClassifier(random_state=seed, **{"verbose": False, **classifier_params})
+    params = {"random_state": seed, "verbose": False, **estimator_params}
+    if regression:
+        estimator: Union[MLPClassifier, MLPRegressor] = MLPRegressor(**params)
+        # The target is standardised like the features: Adam's and SGD's
+        # steps, about learning_rate_init each, would take too many epochs to
+        # reach a target in the thousands, and R² is the same in either unit.
+        target_mean, target_scale = _mean_and_scale(y_train)
+        fit_train = (y_train - target_mean) / target_scale
+        fit_test = (y_test - target_mean) / target_scale
+        score_name = _r_squared_name()
+        target_units = {"target_mean": float(target_mean), "target_scale": float(target_scale)}
+    else:
+        estimator = MLPClassifier(**params)
+        fit_train, fit_test = y_train, y_test
+        score_name = "accuracy"
+        target_units = {}
     if not quiet:
-        print(f"Training ({classifier.solver}) on {len(train_index)} samples, "
+        print(f"Training ({estimator.solver}) on {len(train_index)} samples, "
               f"holding out {len(test_index)}...", flush=True)
     start = time.perf_counter()
-    classifier.fit(X_train, y_train)
+    estimator.fit(X_train, fit_train)
     seconds = time.perf_counter() - start
-    accuracy = classifier.score(X_test, y_test)
-    unit = "iterations" if classifier.solver == "lbfgs" else "epochs"
-    print(f"Trained for {classifier.n_iter_} {unit} ({classifier.solver}) in {seconds:.2f} s")
-    print(f"Final training loss: {classifier.loss_curve_[-1]:.4f}")
-    print(f"Training accuracy:   {classifier.score(X_train, y_train):.4f} on {len(train_index)} samples")
-    print(f"Held-out accuracy:   {accuracy:.4f} on {len(test_index)} samples")
+    score = float(estimator.score(X_test, fit_test))
+    unit = "iterations" if estimator.solver == "lbfgs" else "epochs"
+    print(f"Trained for {estimator.n_iter_} {unit} ({estimator.solver}) in {seconds:.2f} s")
+    if regression:
+        print(f"Final training loss: {estimator.loss_curve_[-1]:.4g} (standardised target)")
+    else:
+        print(f"Final training loss: {estimator.loss_curve_[-1]:.4f}")
+    train_score = float(estimator.score(X_train, fit_train))
+    print(f"{'Training ' + score_name + ':':<21}{train_score:.4f} on {len(train_index)} samples")
+    print(f"{'Held-out ' + score_name + ':':<21}{score:.4f} on {len(test_index)} samples")
     if plot:
-        _save_plot(plot, classifier, X_train, y_train, X_test, y_test)
-    return classifier, accuracy
+        _save_plot(plot, estimator, X_train, y_train, X_test, y_test, **target_units)
+    return estimator, score
 
 
 def _hidden_sizes(text):
@@ -471,8 +790,8 @@ def _batch_size(text):
         raise argparse.ArgumentTypeError(f"expected a positive integer or auto, got {text!r}") from None
 
 
-def classifier_params(args: argparse.Namespace) -> dict[str, Any]:
-    """The MLPClassifier parameters given by parsed command-line options.
+def estimator_params(args: argparse.Namespace) -> dict[str, Any]:
+    """The estimator parameters given by parsed command-line options.
 
     Parameters
     ----------
@@ -482,41 +801,62 @@ def classifier_params(args: argparse.Namespace) -> dict[str, Any]:
     Returns
     -------
     dict
-        MLPClassifier parameter name to value, for every option in
-        ``CLASSIFIER_PARAMETERS``.
+        Parameter name to value, for every option in
+        ``ESTIMATOR_PARAMETERS``: the same names in MLPClassifier and
+        MLPRegressor.
     """
-    return {parameter: getattr(args, option) for option, parameter in CLASSIFIER_PARAMETERS.items()}
+    return {parameter: getattr(args, option) for option, parameter in ESTIMATOR_PARAMETERS.items()}
 
 
 def _default_help(option, default):
-    """Help text for a default, saying where and why it differs from MLPClassifier's."""
+    """Help text for a default, saying where and why it differs from the estimators'."""
     text = f"default: {default}"
-    parameter = CLASSIFIER_PARAMETERS.get(option)
+    parameter = ESTIMATOR_PARAMETERS.get(option)
     if parameter is None:
         return text
-    own = inspect.signature(MLPClassifier).parameters[parameter].default
     if option == "hidden":
         default = _hidden_sizes(default)
-        own = tuple(own) if isinstance(own, (list, tuple)) else (own,)
-    if default != own:
-        text += f"; MLPClassifier's default is {own!r}"
-        if option in _WHY_DEFAULT_DIFFERS:
-            text += f", but {_WHY_DEFAULT_DIFFERS[option]}"
+    owns = {}
+    for estimator in (MLPClassifier, MLPRegressor):
+        own = inspect.signature(estimator).parameters[parameter].default
+        if option == "hidden":
+            own = tuple(own) if isinstance(own, (list, tuple)) else (own,)
+        owns[estimator.__name__] = own
+    differing = {name: own for name, own in owns.items() if own != default}
+    if not differing:
+        return text
+    if len(set(map(repr, differing.values()))) == 1:
+        names = "'s and ".join(differing)
+        text += f"; {names}'s default is {next(iter(differing.values()))!r}"
+    else:
+        text += "; " + ", ".join(f"{name}'s default is {own!r}" for name, own in differing.items())
+    if option in _WHY_DEFAULT_DIFFERS:
+        text += f", but {_WHY_DEFAULT_DIFFERS[option]}"
     return text
 
 
 def _build_parser():
     parser = argparse.ArgumentParser(
         prog="python -m fastnn.train",
-        description="Train a fastnn MLPClassifier and report its held-out accuracy.",
-        epilog="Options that set MLPClassifier parameters say where their default differs "
-               "from MLPClassifier's, and why.",
+        description="Train a fastnn MLPClassifier or MLPRegressor and report its held-out "
+                    "accuracy or R².",
+        epilog="Options that set estimator parameters say where their default differs "
+               "from MLPClassifier's and MLPRegressor's, and why.",
     )
     options = [
-        ("--dataset", dict(choices=("spirals", "digits"), default="spirals",
-                           help="built-in data when no file is given")),
+        ("--dataset", dict(choices=tuple(DATASET_TASKS), default="spirals",
+                           help="built-in data when no file is given: spirals and digits are "
+                                "classification problems, friedman1 a regression")),
         ("--label-column", dict(type=int, default=-1,
-                                help="CSV column holding the label, from 0; -1 is the last")),
+                                help="CSV column holding the label or target, from 0; -1 is the "
+                                     "last")),
+        ("--task", dict(choices=TASKS, default="auto",
+                        help="classification trains an MLPClassifier, regression an "
+                             "MLPRegressor; auto picks regression when the target holds "
+                             "numbers, not all integers, with more than "
+                             f"{MANY_DISTINCT_VALUES} distinct values or more distinct values "
+                             f"than {MANY_DISTINCT_SHARE * 100:g}%% of the rows, and classification "
+                             "otherwise, and prints which it picked")),
         ("--hidden", dict(type=_hidden_sizes, default="100", help="hidden layer sizes, e.g. 100 or 64,32")),
         ("--activation", dict(choices=ACTIVATIONS, default="relu", help="hidden-layer activation")),
         ("--solver", dict(choices=SOLVERS, default="lbfgs", help="optimiser")),
@@ -527,12 +867,16 @@ def _build_parser():
                               help="most epochs (adam, sgd) or iterations (lbfgs)")),
         ("--l2", dict(type=float, default=1e-4, help="weight penalty")),
         ("--test-fraction", dict(type=float, default=0.25, help="share of the samples held out")),
-        ("--seed", dict(type=int, default=0, help="seeds the spirals, the split and the network")),
-        ("--plot", dict(default="fastnn_train.png", help="PNG path for the loss curve and decision boundary")),
+        ("--seed", dict(type=int, default=0,
+                        help="seeds the generated data, the split and the network")),
+        ("--plot", dict(default="fastnn_train.png",
+                        help="PNG path for the loss curve and the decision boundary (2-D "
+                             "classification) or the predicted against the true targets "
+                             "(regression)")),
     ]
     parser.add_argument("data", nargs="?",
-                        help=".npz (arrays X and y) or comma-separated .csv (label in the last column) "
-                             "file; default: the --dataset")
+                        help=".npz (arrays X and y) or comma-separated .csv (label or target in "
+                             "the last column) file; default: the --dataset")
     for flag, spec in options:
         option = flag[2:].replace("-", "_")
         spec["help"] += f" ({_default_help(option, spec['default'])})"
@@ -540,9 +884,16 @@ def _build_parser():
     parser.add_argument("--no-plot", action="store_true", help="do not save a plot")
     parser.add_argument("--quiet", action="store_true",
                         help="print only the final summary (iterations or epochs, time, loss, "
-                             "accuracies) and the plot's path: no description of the data and "
-                             "no line before training")
+                             "accuracies or R²) and the plot's path: no description of the data, "
+                             "no task and no line before training")
     return parser
+
+
+def _describe_target(y, task):
+    """The end of the "Data:" line: the classes, or the target's mean and spread."""
+    if task == "classification":
+        return f"{len(np.unique(y))} classes"
+    return f"a continuous target with mean {np.mean(y):.3g} and standard deviation {np.std(y):.3g}"
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -558,6 +909,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     int
         0 on success, 2 for unusable data or options.
 
+    Raises
+    ------
+    SystemExit
+        With status 2 for options argparse rejects or that contradict each
+        other (``--task`` against a built-in ``--dataset``), and with 0
+        after ``--help``.
+
     Examples
     --------
     >>> from fastnn.train import main
@@ -566,23 +924,33 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     Trained for ...
     0
     """
-    args = _build_parser().parse_args(argv)
+    parser = _build_parser()
+    args = parser.parse_args(argv)
+    # Options that contradict each other are usage errors, caught before any data is read.
+    conflict = _dataset_task_conflict(args.dataset, args.task) if args.data is None else None
+    if conflict:
+        parser.error(conflict)
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", UserWarning)
-            X, y, name = load_data(args.data, args.dataset, args.label_column, args.seed)
+            X, y, name = load_data(args.data, args.dataset, args.label_column, args.seed,
+                                   task=args.task)
         for warning in caught:
             print(f"warning: {warning.message}", file=sys.stderr)
+        task, reason = choose_task(y, args.task)
         if not args.quiet:
             print(f"Data: {name}, {X.shape[0]} samples, {X.shape[1]} features, "
-                  f"{len(np.unique(y))} classes")
+                  f"{_describe_target(y, task)}")
+            how = f"--task auto: {reason}" if args.task == "auto" else f"--task {task}"
+            print(f"Task: {task} ({how})")
         train(
             X, y,
+            task=task,
             test_fraction=args.test_fraction,
             seed=args.seed,
             plot=None if args.no_plot else args.plot,
             quiet=args.quiet,
-            **classifier_params(args),
+            **estimator_params(args),
         )
     except (OSError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)

@@ -7,15 +7,20 @@ import sys
 import numpy as np
 import pytest
 
-from fastnn import MLPClassifier
+from fastnn import MLPClassifier, MLPRegressor
 from fastnn import train as train_module
-from fastnn.datasets import load_digits, make_spirals
+from fastnn.datasets import load_digits, make_friedman1, make_spirals
 
 FAST = ["--hidden", "20", "--max-epochs", "300"]
 
 
 def accuracy_from(output):
     line = next(line for line in output.splitlines() if line.startswith("Held-out accuracy:"))
+    return float(line.split()[2])
+
+
+def r2_from(output, part="Held-out"):
+    line = next(line for line in output.splitlines() if line.startswith(f"{part} R²:"))
     return float(line.split()[2])
 
 
@@ -63,16 +68,17 @@ def test_progress_is_a_few_lines_and_a_summary(capsys, solver):
     assert train_module.main(argv) == 0
     lines = capsys.readouterr().out.splitlines()
     # 300 L-BFGS iterations used to print 300 lines.
-    assert len(lines) == 6, lines
+    assert len(lines) == 7, lines
     assert lines[0] == "Data: spirals, 600 samples, 2 features, 3 classes"
-    assert lines[1] == f"Training ({solver}) on 450 samples, holding out 150..."
-    trained = lines[2].split()
+    assert lines[1] == "Task: classification (--task auto: the target holds integers, 3 distinct values)"
+    assert lines[2] == f"Training ({solver}) on 450 samples, holding out 150..."
+    trained = lines[3].split()
     assert trained[:2] == ["Trained", "for"] and 1 <= int(trained[2]) <= 300
     assert trained[3:5] == ["iterations" if solver == "lbfgs" else "epochs", f"({solver})"]
     assert trained[5] == "in" and float(trained[6]) > 0 and trained[7] == "s"
-    assert lines[3].startswith("Final training loss: ") and float(lines[3].split()[-1]) > 0
-    assert lines[4].startswith("Training accuracy:   ") and lines[4].endswith("on 450 samples")
-    assert lines[5].startswith("Held-out accuracy:   ") and lines[5].endswith("on 150 samples")
+    assert lines[4].startswith("Final training loss: ") and float(lines[4].split()[-1]) > 0
+    assert lines[5].startswith("Training accuracy:   ") and lines[5].endswith("on 450 samples")
+    assert lines[6].startswith("Held-out accuracy:   ") and lines[6].endswith("on 150 samples")
 
 
 @pytest.mark.filterwarnings("ignore::UserWarning")
@@ -95,26 +101,34 @@ def test_help_shows_every_default_and_why_some_differ_from_the_classifier(capsys
     for action in parser._actions:
         if action.option_strings and action.default not in (None, False, argparse.SUPPRESS):
             assert f"(default: {action.default}" in text, action.dest
-    assert "(default: lbfgs; MLPClassifier's default is 'adam', but full-batch L-BFGS" in text
-    assert "(default: 1000; MLPClassifier's default is 200, but L-BFGS counts iterations" in text
-    # Options whose defaults agree with the classifier's say nothing more.
+    assert ("(default: lbfgs; MLPClassifier's and MLPRegressor's default is 'adam', "
+            "but full-batch L-BFGS") in text
+    assert ("(default: 1000; MLPClassifier's and MLPRegressor's default is 200, "
+            "but L-BFGS counts iterations") in text
+    # Options whose defaults agree with the estimators' say nothing more.
     assert "(default: 0.001)" in text and "(default: relu)" in text
     assert "--quiet print only the final summary" in text
+    # --task documents auto's rule, with the module's own thresholds.
+    rule = (f"auto picks regression when the target holds numbers, not all integers, with more "
+            f"than {train_module.MANY_DISTINCT_VALUES} distinct values or more distinct values "
+            f"than {train_module.MANY_DISTINCT_SHARE * 100:g}% of the rows")
+    assert rule in text
 
 
-def test_options_map_to_classifier_parameters_in_one_place():
+@pytest.mark.parametrize("estimator_class", [MLPClassifier, MLPRegressor], ids=lambda c: c.__name__)
+def test_options_map_to_estimator_parameters_in_one_place(estimator_class):
     args = train_module._build_parser().parse_args(
         ["--hidden", "7,3", "--activation", "tanh", "--solver", "sgd", "--learning-rate", "0.05",
          "--batch-size", "16", "--max-epochs", "12", "--l2", "0.5"]
     )
     expected = {"hidden": (7, 3), "activation": "tanh", "solver": "sgd", "learning_rate": 0.05,
                 "batch_size": 16, "max_epochs": 12, "l2": 0.5}
-    # Every option that sets a classifier parameter goes through the one mapping.
-    assert set(train_module.CLASSIFIER_PARAMETERS) == set(expected)
-    params = train_module.classifier_params(args)
-    classifier = MLPClassifier(**params)  # the mapped names are the classifier's
-    for option, parameter in train_module.CLASSIFIER_PARAMETERS.items():
-        assert classifier.get_params()[parameter] == expected[option], option
+    # Every option that sets an estimator parameter goes through the one mapping.
+    assert set(train_module.ESTIMATOR_PARAMETERS) == set(expected)
+    params = train_module.estimator_params(args)
+    estimator = estimator_class(**params)  # the mapped names are both estimators'
+    for option, parameter in train_module.ESTIMATOR_PARAMETERS.items():
+        assert estimator.get_params()[parameter] == expected[option], option
 
 
 def test_digits_dataset_reaches_95_percent(capsys):
@@ -185,15 +199,22 @@ def test_csv_label_column_of_distinct_values_names_the_likely_mistake(tmp_path, 
     # The label was put first, so the default (last column) reads a feature.
     X, y = spiral_rows()
     path = write_csv(tmp_path / "data.csv", [["arm", "x1", "x2"]] + [[c, a, b] for (a, b), c in zip(X, y)])
-    assert train_module.main([path, "--no-plot"]) == 2
+    assert train_module.main([path, "--no-plot", "--task", "classification"]) == 2
     error = capsys.readouterr().err
     n_distinct = len(np.unique(X[:, 1]))
     assert n_distinct > 110
     assert f"the label column (column 2 'x2', the last) has {n_distinct} distinct values in 120 rows" in error
     assert "it looks like a feature, not a class label" in error
     assert "choose it with --label-column" in error
-    # Pointed at the right column, the same file trains.
+    assert "If it is a continuous target, pass --task regression." in error
+    # --task auto reads the same column as a continuous target, and says so.
+    assert train_module.main([path, "--no-plot", "--hidden", "5", "--max-epochs", "2000"]) == 0
+    assert (f"Task: regression (--task auto: the target holds {n_distinct} distinct values "
+            f"in 120 rows, not all integers)") in capsys.readouterr().out
+    # Pointed at the right column, the same file trains a classifier.
     assert train_module.main([path, "--no-plot", "--label-column", "0"] + FAST) == 0
+    output = capsys.readouterr().out
+    assert "Task: classification" in output and "Held-out accuracy:" in output
 
 
 def test_csv_non_integer_labels_get_a_warning(tmp_path, capsys):
@@ -206,7 +227,14 @@ def test_csv_non_integer_labels_get_a_warning(tmp_path, capsys):
     assert train_module.main([path, "--no-plot"] + FAST) == 0
     captured = capsys.readouterr()
     assert captured.err.startswith("warning: ") and "--label-column" in captured.err
+    assert "pass --task regression" in captured.err
     assert "2 classes" in captured.out
+    assert ("Task: classification (--task auto: the target holds only 2 distinct values in "
+            "120 rows)") in captured.out
+    # Asked for classification, the user has said what the numbers are: no warning.
+    assert train_module.main([path, "--no-plot", "--task", "classification"] + FAST) == 0
+    captured = capsys.readouterr()
+    assert captured.err == "" and "2 classes" in captured.out
 
 
 def test_csv_integer_valued_float_labels_are_integers(tmp_path):
@@ -302,6 +330,302 @@ def test_module_runs_as_a_script(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert "Held-out accuracy:" in result.stdout
+
+
+# --------------------------------------------------------------------------
+# Regression: --task, --dataset friedman1, R² and the predicted-against-true plot
+# --------------------------------------------------------------------------
+
+REGRESSION_FAST = ["--hidden", "10"]
+
+
+def smooth_target_data(n_samples=200, seed=5):
+    """Three features and a smooth, continuous target of them (every value distinct)."""
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(-1.0, 1.0, size=(n_samples, 3))
+    y = np.sin(2.0 * X[:, 0]) + X[:, 1] ** 2 - 0.5 * X[:, 2]
+    return X, y
+
+
+def write_data(tmp_path, X, y, kind):
+    """X and y as a .csv (with a header) or .npz file; returns its path."""
+    if kind == "npz":
+        path = tmp_path / "data.npz"
+        np.savez(path, X=X, y=y)
+        return str(path)
+    header = [[f"x{j}" for j in range(X.shape[1])] + ["target"]]
+    rows = [[*(f"{v:.17g}" for v in row), target] for row, target in zip(X, y)]
+    return write_csv(tmp_path / "data.csv", header + rows)
+
+
+@pytest.mark.parametrize("kind", ["csv", "npz"])
+def test_auto_picks_regression_for_a_continuous_target_and_says_so(tmp_path, capsys, kind):
+    X, y = smooth_target_data()
+    path = write_data(tmp_path, X, y, kind)
+    assert train_module.main([path, "--no-plot"] + REGRESSION_FAST) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith(f"Data: data.{kind}, 200 samples, 3 features, a continuous target with mean ")
+    assert lines[1] == ("Task: regression (--task auto: the target holds 200 distinct values in "
+                        "200 rows, not all integers)")
+    assert lines[4].startswith("Final training loss: ") and lines[4].endswith("(standardised target)")
+    assert lines[5].startswith("Training R²:         ") and lines[5].endswith("on 150 samples")
+    assert lines[6].startswith("Held-out R²:         ") and lines[6].endswith("on 50 samples")
+    assert not any("accuracy" in line for line in lines)
+    # A smooth function of three features is learnt almost exactly.
+    assert r2_from("\n".join(lines), "Training") >= 0.95
+    assert r2_from("\n".join(lines)) >= 0.9
+
+
+def test_regression_scores_are_the_regressors_r2_in_the_targets_units(capsys):
+    X, y = smooth_target_data()
+    # A target in the thousands: standardising it must not change R².
+    y = 5000.0 + 1000.0 * y
+    regressor, held_out = train_module.train(
+        X, y, quiet=True, hidden_layer_sizes=(10,), solver="lbfgs", max_iter=2000
+    )
+    assert isinstance(regressor, MLPRegressor)
+    assert r2_from(capsys.readouterr().out) == pytest.approx(held_out, abs=5e-5)
+    # Rebuild the split and the standardisation, and score in the target's own units.
+    order = np.random.default_rng(0).permutation(len(y))
+    train_rows, test_rows = order[50:], order[:50]
+    mean, scale = X[train_rows].mean(axis=0), X[train_rows].std(axis=0)
+    y_mean, y_scale = y[train_rows].mean(), y[train_rows].std()
+    predicted = y_mean + y_scale * regressor.predict((X[test_rows] - mean) / scale)
+    residual = np.sum((y[test_rows] - predicted) ** 2)
+    total = np.sum((y[test_rows] - y[test_rows].mean()) ** 2)
+    assert held_out == pytest.approx(1.0 - residual / total, rel=1e-9)
+    assert held_out >= 0.9
+
+
+def test_task_classification_forces_a_classifier(tmp_path, capsys):
+    X, y = smooth_target_data()
+    # 12 non-integer levels in 200 rows: more distinct values than 5% of the rows.
+    levels = np.round((y - y.min()) / (y.max() - y.min()) * 11) + 0.5
+    assert len(np.unique(levels)) == 12
+    path = write_csv(tmp_path / "levels.csv", [[*row, level] for row, level in zip(X, levels)])
+    assert train_module.main([path, "--no-plot"] + REGRESSION_FAST) == 0
+    assert ("Task: regression (--task auto: the target holds 12 distinct values in 200 rows"
+            in capsys.readouterr().out)
+    assert train_module.main([path, "--no-plot", "--task", "classification"] + FAST) == 0
+    captured = capsys.readouterr()
+    assert "Data: levels.csv, 200 samples, 3 features, 12 classes" in captured.out
+    assert "Task: classification (--task classification)" in captured.out
+    assert 0.0 <= accuracy_from(captured.out) <= 1.0 and "R²" not in captured.out
+    assert captured.err == ""
+
+
+def test_task_regression_forces_a_regressor_on_integer_targets(tmp_path, capsys):
+    X, y = smooth_target_data()
+    counts = np.round(10 * (y - y.min())).astype(int)  # integer-valued, so auto takes classes
+    path = write_data(tmp_path, X, counts, "npz")
+    assert train_module.choose_task(counts)[0] == "classification"
+    assert train_module.main([path, "--no-plot", "--task", "regression"] + REGRESSION_FAST) == 0
+    output = capsys.readouterr().out
+    assert "Task: regression (--task regression)" in output
+    assert r2_from(output) >= 0.9
+
+
+def test_friedman1_dataset_trains_a_regressor(capsys):
+    assert train_module.main(["--dataset", "friedman1", "--no-plot"] + REGRESSION_FAST) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("Data: friedman1, 600 samples, 10 features, a continuous target with mean 1")
+    assert lines[1] == ("Task: regression (--task auto: the target holds 600 distinct values in "
+                        "600 rows, not all integers)")
+    # noise=1 caps R² near 0.96; the network gets most of the way.
+    assert 0.85 <= r2_from("\n".join(lines)) <= 1.0
+
+
+def test_friedman1_dataset_is_seeded_and_named_in_load_data():
+    X, y, name = train_module.load_data(dataset="friedman1", seed=3)
+    again, y_again, _ = train_module.load_data(dataset="friedman1", seed=3)
+    other, _, _ = train_module.load_data(dataset="friedman1", seed=4)
+    assert name == "friedman1" and X.shape == (600, 10) and y.dtype == np.float64
+    np.testing.assert_array_equal(X, again)
+    np.testing.assert_array_equal(y, y_again)
+    assert not np.array_equal(X, other)
+
+
+def test_quiet_regression_prints_only_the_summary(capsys):
+    assert train_module.main(["--dataset", "friedman1", "--quiet", "--no-plot"] + REGRESSION_FAST) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[:2] for line in lines] == [
+        ["Trained", "for"], ["Final", "training"], ["Training", "R²:"], ["Held-out", "R²:"]]
+
+
+def test_r2_is_spelt_in_ascii_where_stdout_cannot_encode_it(capsys, monkeypatch):
+    import io
+
+    ascii_out = io.TextIOWrapper(io.BytesIO(), encoding="ascii")
+    monkeypatch.setattr(sys, "stdout", ascii_out)
+    assert train_module.main(["--dataset", "friedman1", "--quiet", "--no-plot"] + REGRESSION_FAST) == 0
+    ascii_out.seek(0)
+    text = ascii_out.read()
+    assert "Training R^2:        " in text and "Held-out R^2:        " in text
+
+
+def test_plot_is_saved_for_a_regressor(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    plot = tmp_path / "friedman1.png"
+    assert train_module.main(["--dataset", "friedman1", "--plot", str(plot)] + REGRESSION_FAST) == 0
+    assert f"Saved {plot}" in capsys.readouterr().out
+    assert plot.stat().st_size > 1000
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize("units", ["raw", "standardised"])
+def test_regression_plot_shows_predicted_against_true_with_r2(units):
+    pytest.importorskip("matplotlib")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    X, y = smooth_target_data(n_samples=120)
+    y = 50.0 + 20.0 * y
+    X_train, y_train, X_test, y_test = X[:90], y[:90], X[90:], y[90:]
+    # Fitted on the raw target, or (as the command line does) on the standardised one.
+    mean, scale = (0.0, 1.0) if units == "raw" else (y_train.mean(), y_train.std())
+    regressor = MLPRegressor(hidden_layer_sizes=(10,), solver="lbfgs", max_iter=2000, random_state=0)
+    regressor.fit(X_train, (y_train - mean) / scale)
+    figure = train_module.plot_figure(regressor, X_train, y_train, X_test, y_test,
+                                      target_mean=mean, target_scale=scale)
+    try:
+        loss_axis, fit_axis = figure.axes
+        assert loss_axis.get_title() == "Loss curve" and loss_axis.get_xlabel() == "iteration"
+        assert loss_axis.get_ylabel() == "training loss (standardised target)"
+        np.testing.assert_array_equal(loss_axis.lines[0].get_ydata(), regressor.loss_curve_)
+        assert fit_axis.get_xlabel() == "true target" and fit_axis.get_ylabel() == "predicted target"
+        scores = []
+        for scatter, X_part, y_part in zip(fit_axis.collections, (X_train, X_test), (y_train, y_test)):
+            predicted = mean + scale * regressor.predict(X_part)
+            np.testing.assert_allclose(scatter.get_offsets(), np.column_stack([y_part, predicted]))
+            scores.append(1 - np.sum((y_part - predicted) ** 2) / np.sum((y_part - y_part.mean()) ** 2))
+        assert fit_axis.get_title() == (f"Predicted against true: R² {scores[0]:.3f} train, "
+                                        f"{scores[1]:.3f} held out")
+        legend = [text.get_text() for text in fit_axis.get_legend().get_texts()]
+        assert legend == ["train", "held out", "predicted = true"]
+    finally:
+        plt.close(figure)
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--task", "regresion"], "argument --task: invalid choice: 'regresion'"),
+        (["--task", "classification", "--dataset", "friedman1"],
+         "--task classification does not fit --dataset friedman1, which is a regression problem: "
+         "leave --task out or pass --task regression"),
+        (["--task", "regression", "--dataset", "spirals"],
+         "--task regression does not fit --dataset spirals, which is a classification problem"),
+        (["--task", "regression", "--dataset", "digits"],
+         "--task regression does not fit --dataset digits, which is a classification problem"),
+    ],
+    ids=["misspelt", "friedman1-as-classes", "spirals-as-regression", "digits-as-regression"],
+)
+def test_bad_task_options_are_usage_errors(capsys, argv, message):
+    with pytest.raises(SystemExit) as exit_info:
+        train_module.main(argv + ["--no-plot"])
+    assert exit_info.value.code == 2
+    captured = capsys.readouterr()
+    assert message in captured.err and captured.err.startswith("usage: python -m fastnn.train")
+    assert captured.out == ""  # nothing was loaded or trained
+
+
+def test_task_with_a_data_file_ignores_the_dataset_default(tmp_path, capsys):
+    # --dataset is spirals by default, but a file replaces it: no conflict.
+    X, y = smooth_target_data()
+    path = write_data(tmp_path, X, y, "npz")
+    assert train_module.main([path, "--task", "regression", "--no-plot", "--quiet"] + REGRESSION_FAST) == 0
+    assert "Held-out R²:" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "kind, target, task, message",
+    [
+        ("csv", "words", "regression",
+         "line 2: the target (column 3 'target', the last) is 'low', not a number; a regression "
+         "needs a finite number in every row. If the label is in another column, choose it "
+         "with --label-column (0 is the first column, -1 the last). For class labels, pass "
+         "--task classification."),
+        ("csv", "inf", "auto",
+         "line 5: the target (column 3 'target', the last) is 'inf', not a finite number"),
+        ("npz", "words", "regression",
+         "data.npz: a regression needs numbers in y, but it holds <U4 values such as 'low'; "
+         "for class labels pass --task classification"),
+        ("npz", "nan", "auto",
+         "data.npz: a regression needs a finite number in every row of y, but row 3 (counted "
+         "from 0) holds nan"),
+        ("npz", "continuous", "classification",
+         "data.npz: class labels must be integers or text, but row 0 (counted from 0) of y holds"),
+    ],
+    ids=["csv-text-as-regression", "csv-infinite-target", "npz-text-as-regression",
+         "npz-nan-target", "npz-floats-as-classes"],
+)
+def test_unusable_targets_for_the_task_are_caught_before_training(
+    tmp_path, capsys, kind, target, task, message
+):
+    X, y = smooth_target_data()
+    if target == "words":
+        y = np.where(y > 0, "high", "low")
+        y[0] = "low"  # the first row, line 2 of the CSV file after its header
+    elif target in ("inf", "nan"):
+        y = y.copy()
+        y[3] = np.inf if target == "inf" else np.nan
+    path = write_data(tmp_path, X, y if kind == "npz" else np.array([str(v) for v in y]), kind)
+    assert train_module.main([path, "--no-plot", "--task", task]) == 2
+    captured = capsys.readouterr()
+    assert message in captured.err
+    assert "Training (" not in captured.out
+
+
+def test_regression_needs_two_held_out_samples_for_r2(tmp_path, capsys):
+    X, y = smooth_target_data(n_samples=30)
+    path = write_data(tmp_path, X, y, "npz")
+    assert train_module.main([path, "--no-plot", "--test-fraction", "0.04"] + REGRESSION_FAST) == 2
+    error = capsys.readouterr().err
+    assert ("--test-fraction 0.04 holds out 1 of 30 samples, but R² needs at least 2 samples in "
+            "the training and the held-out part") in error
+
+
+def many_levels(n_distinct, n_rows, integers=False):
+    """n_rows values cycling through n_distinct levels: k + 0.5, or k for integers."""
+    return np.arange(n_rows) % n_distinct + (0.0 if integers else 0.5)
+
+
+@pytest.mark.parametrize(
+    "y, expected",
+    [
+        (many_levels(21, 1000), "regression"),   # more than 20 distinct values
+        (many_levels(20, 1000), "classification"),  # 20 is not more than 20, nor than 5% of 1000
+        (many_levels(6, 100), "regression"),     # 6 distinct values are more than 5% of 100 rows
+        (many_levels(5, 100), "classification"),  # 5 are not
+        (many_levels(500, 500, integers=True), "classification"),  # integers are classes
+        (many_levels(50, 50).astype(str), "regression"),  # text holding numbers counts as numbers
+        (np.array(["a", "b"] * 50), "classification"),
+        (np.array([0.5, np.nan] * 50 + [1.5, 2.5, 3.5, 4.5, 5.5]), "regression"),
+    ],
+    ids=["21-distinct", "20-distinct", "6-in-100", "5-in-100", "integers", "numeric-text",
+         "words", "with-nan"],
+)
+def test_choose_task_rule(y, expected):
+    task, reason = train_module.choose_task(y)
+    assert task == expected, reason
+    n_distinct = len(np.unique(y))
+    if expected == "regression":
+        assert reason == f"the target holds {n_distinct} distinct values in {len(y)} rows, not all integers"
+    # An explicit task is returned as given, whatever y holds.
+    for forced in ("classification", "regression"):
+        assert train_module.choose_task(y, forced) == (forced, "chosen by the caller")
+
+
+@pytest.mark.parametrize("task", ["Regression", "", None, "auto "])
+def test_choose_task_and_train_reject_an_unknown_task(task):
+    with pytest.raises(ValueError, match=r"task must be one of 'auto', 'classification', 'regression', got"):
+        train_module.choose_task([0.5, 1.5], task)
+    with pytest.raises(ValueError, match="task must be one of"):
+        train_module.train(np.zeros((10, 2)), np.arange(10), task=task, quiet=True)
+    with pytest.raises(ValueError, match="task must be one of"):
+        train_module.load_data(dataset="spirals", task=task)
 
 
 # --------------------------------------------------------------------------

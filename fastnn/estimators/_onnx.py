@@ -1,6 +1,3 @@
-# skl2onnx ships no type information, and may not be installed: mypy skips its
-# imports here rather than in pyproject.toml's list of untyped dependencies.
-# mypy: disable-error-code="import-untyped,import-not-found"
 """ONNX export of `MLPClassifier` and `MLPRegressor` through skl2onnx (the ``fastnn[onnx]`` extra).
 
 skl2onnx converts a model by looking up its class in a registry of
@@ -17,11 +14,11 @@ other converters), and adds only what that converter lacks:
 - multi-output regression: skl2onnx's regressor converter reshapes its
   output to a single column, (n_samples * n_outputs, 1), so the output is
   reshaped back to (n_samples, n_outputs);
-- multilabel classification: skl2onnx's classifier converter takes any
-  model with two classes for a binary one and gives two labels four
-  probability columns, so multilabel outputs are built here (the sigmoids,
-  and ``p > 0.5`` as the labels, which also works in double precision,
-  where onnxruntime has no ``Binarizer``);
+- multilabel classification: skl2onnx's classifier converter takes a
+  model with two labels for a binary one (and gives it four probability
+  columns), so the multilabel outputs are built here: the sigmoids, and
+  ``p > 0.5`` as the labels (``Greater``, which onnxruntime also runs in
+  double precision, unlike ``Binarizer``);
 - fastnn's other name for the logistic activation, "sigmoid".
 
 Registration must not cost ``import fastnn`` the import of skl2onnx and
@@ -135,7 +132,7 @@ def _register_or_warn():
     # exception would break code that never asked for ONNX: warn instead.
     try:
         register_onnx_converters()
-    except Exception as error:  # noqa: BLE001 (any failure is reported the same way)
+    except Exception as error:
         warnings.warn(
             f"fastnn could not register its ONNX converters with skl2onnx ({error!r}), so "
             "skl2onnx.to_onnx will not convert fastnn's estimators; "
@@ -243,9 +240,6 @@ def _sklearn_twin(model, sklearn_class, out_activation):
     twin.n_outputs_ = model.n_outputs_
     twin.n_features_in_ = model.n_features_in_
     twin.out_activation_ = out_activation
-    if hasattr(model, "classes_"):
-        twin.classes_ = model.classes_
-        twin._label_binarizer = model._label_binarizer
     return twin
 
 
@@ -299,6 +293,8 @@ def _convert_classifier(scope, operator, container):
         apply_cast(scope, above, label, container, to=onnx_proto.TensorProto.INT64)
         return
     twin = _sklearn_twin(model, MLPClassifier, model.out_activation_)
+    twin.classes_ = model.classes_
+    twin._label_binarizer = model._label_binarizer
     network = scope.declare_local_operator("SklearnMLPClassifier", twin)
     network.inputs = operator.inputs
     for variable, name in zip(operator.outputs, ("label", "probabilities")):

@@ -353,7 +353,7 @@ class ExpPoisson(_RegressionOutput):
         y = super().check_target(y, n_samples, n_outputs, dtype, name)
         if y.size and y.min() < 0:
             raise ValueError(
-                f"{name} must be non-negative for the Poisson loss, got a minimum of {y.min()!r}"
+                f"{name} must be non-negative for the Poisson loss, got a minimum of {float(y.min())!r}"
             )
         return y
 

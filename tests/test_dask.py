@@ -1,4 +1,5 @@
-"""fastnn.dask: lazy kernels on chunked arrays, and DaskMLPClassifier on a cluster.
+"""fastnn.dask: lazy kernels on chunked arrays, and DaskMLPClassifier and DaskMLPRegressor
+on a cluster.
 
 The cluster tests share one two-worker LocalCluster of processes (as a
 real cluster: data and tasks cross process boundaries).  The client is not
@@ -19,8 +20,10 @@ distributed = pytest.importorskip("distributed")
 
 import fastnn  # noqa: E402
 import fastnn.dask as fd  # noqa: E402
-from fastnn import _reference, MLPClassifier  # noqa: E402
-from fastnn.dask import DaskMLPClassifier  # noqa: E402
+from fastnn import _reference, MLPClassifier, MLPRegressor  # noqa: E402
+from fastnn.classifier import ConvergenceWarning  # noqa: E402
+from fastnn.dask import DaskMLPClassifier, DaskMLPRegressor  # noqa: E402
+from fastnn.estimators._compat import DataConversionWarning  # noqa: E402
 from fastnn.datasets import load_digits  # noqa: E402
 
 
@@ -41,6 +44,30 @@ def client():
 def digits():
     X, y = load_digits()
     return X / 16, y
+
+
+@pytest.fixture(scope="module")
+def regression():
+    """Features, two real targets, Poisson counts and sample weights (some zero)."""
+    rng = np.random.default_rng(11)
+    X = rng.uniform(-1, 1, size=(1000, 6))
+    Y = np.stack([np.sin(3 * X[:, 0]) + X[:, 1] * X[:, 2], X[:, 3] ** 2 - X[:, 4] + 5], axis=1)
+    counts = rng.poisson(np.exp(X[:, 0] + 0.5 * X[:, 5])).astype(float)
+    weights = rng.random(1000) * (rng.random(1000) > 0.1)
+    return X, Y, counts, weights
+
+
+@pytest.fixture(scope="module")
+def one_worker():
+    """A cluster of one worker thread: the Dask fit must equal the in-memory one bit for bit."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cluster = distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                                           dashboard_address=None)
+        c = distributed.Client(cluster, set_as_default=False)
+    yield c
+    c.close()
+    cluster.close()
 
 
 class TaskSizes(dask.callbacks.Callback):
@@ -331,15 +358,28 @@ def test_bad_arguments_fail_at_once():
 # --- DaskMLPClassifier --------------------------------------------------------------------
 
 
-def _fit_both(X, y, client=None, chunks=400, sample_weight=None, **params):
+def _fit_both(X, y, client=None, chunks=400, sample_weight=None,
+              pair=(MLPClassifier, DaskMLPClassifier), **params):
+    """The in-memory estimator and its Dask twin (``pair``), fitted with the same parameters."""
     params = {"hidden_layer_sizes": (15,), "max_iter": 12, "random_state": 0, **params}
     Xd, yd = da.from_array(X, chunks=chunks), da.from_array(y, chunks=chunks)
     wd = None if sample_weight is None else da.from_array(sample_weight, chunks=chunks)
+    in_memory, on_dask = pair
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", fastnn.classifier.ConvergenceWarning)
-        local = MLPClassifier(**params).fit(X, y, sample_weight=sample_weight)
-        chunked = DaskMLPClassifier(client, **params).fit(Xd, yd, sample_weight=wd)
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        local = in_memory(**params).fit(X, y, sample_weight=sample_weight)
+        chunked = on_dask(client, **params).fit(Xd, yd, sample_weight=wd)
     return local, chunked
+
+
+REGRESSORS = (MLPRegressor, DaskMLPRegressor)
+
+
+def _killed_worker_data(kind, digits, regression):
+    if kind == "classifier":
+        return (*digits, {})
+    X, Y, _, _ = regression
+    return X, Y, {"pair": REGRESSORS}
 
 
 @pytest.mark.parametrize("solver", ["lbfgs", "adam"])
@@ -367,7 +407,7 @@ def test_lbfgs_gradient_equals_the_gathered_gradient(client, digits):
                             alpha=0.01, random_state=0, class_weight="balanced")
     Xd, yd, wd = (da.from_array(a, chunks=300) for a in (X, y, w))
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", fastnn.classifier.ConvergenceWarning)
+        warnings.simplefilter("ignore", ConvergenceWarning)
         est.fit(Xd, yd, sample_weight=wd)
     rows, runner = est._training_rows(Xd, yd, wd, client)
     try:
@@ -402,9 +442,11 @@ def test_one_worker_fit_equals_mlpclassifier(digits, solver):
         assert chunked.validation_scores_ == local.validation_scores_
 
 
-def test_fit_is_deterministic_and_survives_a_lost_worker(client, digits, monkeypatch):
-    X, y = digits
-    params = dict(solver="adam", batch_size=300, max_iter=6)
+@pytest.mark.parametrize("kind", ["classifier", "regressor"])
+def test_fit_is_deterministic_and_survives_a_lost_worker(client, digits, regression, kind,
+                                                         monkeypatch):
+    X, y, pair = _killed_worker_data(kind, digits, regression)
+    params = dict(solver="adam", batch_size=300, max_iter=6, **pair)
     _, first = _fit_both(X, y, client, **params)
     _, second = _fit_both(X, y, client, **params)
     np.testing.assert_array_equal(first.params_, second.params_)
@@ -443,7 +485,7 @@ def test_local_scheduler_trains_chunk_by_chunk(digits, tmp_path):
     params = dict(hidden_layer_sizes=(15,), solver="lbfgs", max_iter=10, random_state=0)
     sizes = TaskSizes()
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", fastnn.classifier.ConvergenceWarning)
+        warnings.simplefilter("ignore", ConvergenceWarning)
         with sizes, dask.config.set(scheduler="sync"):
             chunked = DaskMLPClassifier(**params).fit(Xd, yd)
         local = MLPClassifier(**params).fit(X, y)
@@ -515,7 +557,7 @@ def test_warm_start_continues_like_mlpclassifier(digits):
     Xd, yd = da.from_array(X, chunks=X.shape[0]), da.from_array(y, chunks=X.shape[0])
     local, chunked = MLPClassifier(**params), DaskMLPClassifier(**params)
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", fastnn.classifier.ConvergenceWarning)
+        warnings.simplefilter("ignore", ConvergenceWarning)
         for _ in range(2):
             local.fit(X, y)
             chunked.fit(Xd, yd)
@@ -533,21 +575,35 @@ def test_bad_fit_input_gets_a_clear_error(client):
     with pytest.raises(TypeError, match="client must be a dask.distributed Client"):
         DaskMLPClassifier((10,)).fit(X, da.arange(10, chunks=5) % 2)
     bad = da.from_array(np.array([[np.nan, 0, 0]] + [[0, 0, 0]] * 9), chunks=5)
-    with pytest.raises(ValueError, match="NaN or infinity"):
+    # MLPClassifier's own check, run on the chunk, says where
+    with pytest.raises(ValueError, match="In rows 0 to 4: Input X contains NaN"):
         DaskMLPClassifier(client, max_iter=1).fit(bad, da.arange(10, chunks=5) % 2)
     with pytest.raises(ValueError, match="only one class"):
         DaskMLPClassifier(client).fit(X, da.zeros(10, chunks=5))
 
 
-def test_partial_fit_paths(digits):
-    X, y = digits
-    Xd, yd = da.from_array(X, chunks=600), da.from_array(y, chunks=600)
-    est = DaskMLPClassifier(hidden_layer_sizes=(10,), random_state=0, shuffle=False)
-    est.partial_fit(Xd, yd, classes=np.arange(10))
-    local = MLPClassifier(hidden_layer_sizes=(10,), random_state=0, shuffle=False)
+@pytest.mark.parametrize("kind", ["classifier", "regressor"])
+def test_partial_fit_paths(digits, regression, kind):
+    if kind == "classifier":
+        (X, y), (in_memory, on_dask), first = digits, (MLPClassifier, DaskMLPClassifier), {
+            "classes": np.arange(10)}
+    else:
+        X, y, _, _ = regression
+        in_memory, on_dask, first = MLPRegressor, DaskMLPRegressor, {}
+    w = np.random.default_rng(12).random(len(y))
+    Xd, yd, wd = (da.from_array(a, chunks=600) for a in (X, y, w))
+    est = on_dask(hidden_layer_sizes=(10,), random_state=0, shuffle=False)
+    est.partial_fit(Xd, yd, wd, **first)  # scikit-learn 1.9's order: sample_weight third
+    local = in_memory(hidden_layer_sizes=(10,), random_state=0, shuffle=False)
     for start in range(0, len(y), 600):
-        local.partial_fit(X[start:start + 600], y[start:start + 600], classes=np.arange(10))
+        rows = slice(start, start + 600)
+        local.partial_fit(X[rows], y[rows], w[rows], **first)
     np.testing.assert_array_equal(est.params_, local.params_)
+    assert est.t_ == local.t_ == len(y)
+    # As in memory, only the stochastic solvers have partial_fit.
+    assert hasattr(est, "partial_fit") and not hasattr(on_dask(solver="lbfgs"), "partial_fit")
+    with pytest.raises(AttributeError, match="lbfgs is not stochastic"):
+        on_dask(solver="lbfgs").partial_fit(Xd, yd)
 
 
 def test_dask_ml_incremental_wraps_mlpclassifier(digits):
@@ -566,3 +622,202 @@ def test_dask_ml_incremental_wraps_mlpclassifier(digits):
                                   classes=np.arange(10))
         np.testing.assert_array_equal(inc.estimator_.params_, local.params_)
         assert inc.score(Xd, yd) > 0.85
+
+
+# --- DaskMLPRegressor ---------------------------------------------------------------------
+
+# Each case: the loss, the targets (two real outputs, or Poisson counts), and the solver's
+# parameters; every case has sample weights (some zero).
+REGRESSION_CASES = {
+    "squared-2-outputs-lbfgs": ("squared_error", "Y", {"solver": "lbfgs"}),
+    "squared-2-outputs-adam-early-stopping": (
+        "squared_error", "Y", {"solver": "adam", "learning_rate_init": 0.01, "batch_size": 150,
+                               "early_stopping": True, "n_iter_no_change": 3}),
+    "poisson-lbfgs": ("poisson", "counts", {"solver": "lbfgs"}),
+    "poisson-sgd-early-stopping": (
+        "poisson", "counts", {"solver": "sgd", "learning_rate_init": 0.01,
+                              "early_stopping": True}),
+}
+
+
+def _regression_case(regression, case):
+    X, Y, counts, weights = regression
+    loss, target, params = REGRESSION_CASES[case]
+    return X, (Y if target == "Y" else counts), weights, {"loss": loss, "pair": REGRESSORS,
+                                                          **params}
+
+
+@pytest.mark.parametrize("case", list(REGRESSION_CASES))
+def test_regressor_on_the_cluster_matches_the_in_memory_fit(client, regression, case):
+    X, y, w, params = _regression_case(regression, case)
+    local, chunked = _fit_both(X, y, client, chunks=250, sample_weight=w, **params)
+    # Summation order differs (two workers); nothing else does.
+    np.testing.assert_allclose(chunked.params_, local.params_, rtol=1e-9, atol=1e-11)
+    assert chunked.n_iter_ == local.n_iter_ and chunked.n_outputs_ == local.n_outputs_
+    # The loss as scikit-learn reports it: averaged over the outputs, or with the
+    # Poisson deviance's constant: each worker adds its rows' share.
+    np.testing.assert_allclose(chunked.loss_curve_, local.loss_curve_, rtol=1e-10)
+    if params.get("early_stopping"):
+        np.testing.assert_allclose(chunked.validation_scores_, local.validation_scores_,
+                                   rtol=1e-10)
+        np.testing.assert_allclose(chunked.validation_loss_curve_,
+                                   local.validation_loss_curve_, rtol=1e-10)
+        assert chunked.best_validation_score_ == max(chunked.validation_scores_)
+    Xd, yd, wd = (da.from_array(a, chunks=300) for a in (X, y, w))
+    predicted = chunked.predict(Xd)
+    assert isinstance(predicted, da.Array) and predicted.chunks[0] == Xd.chunks[0]
+    assert predicted.shape == local.predict(X).shape == y.shape
+    np.testing.assert_allclose(predicted.compute(), local.predict(X), rtol=1e-9, atol=1e-12)
+    assert chunked.score(Xd, yd, wd) == pytest.approx(local.score(X, y, sample_weight=w),
+                                                      rel=1e-9)
+    assert chunked.score(Xd, yd) == pytest.approx(local.score(X, y), rel=1e-9)
+    assert chunked.bytes_sent_ >= 2 * chunked.params_.nbytes * chunked.n_iter_
+
+
+@pytest.mark.parametrize("loss", ["squared_error", "poisson"])
+def test_regressor_lbfgs_gets_the_exact_full_batch_gradient(client, regression, loss):
+    X, Y, counts, w = regression
+    y = Y if loss == "squared_error" else counts
+    est = DaskMLPRegressor(client, loss=loss, hidden_layer_sizes=(10,), solver="lbfgs",
+                           max_iter=1, alpha=0.01, random_state=0)
+    Xd, yd, wd = (da.from_array(a, chunks=300) for a in (X, y, w))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est.fit(Xd, yd, sample_weight=wd)
+    rows, runner = est._training_rows(Xd, yd, wd, client)
+    try:
+        params = est.mlp_.init_params(3)
+        loss_value, grad = rows.loss_and_grad(params, None, est.alpha)
+    finally:
+        runner.close()
+    assert len(runner.workers) == 2
+    # The gathered data's loss and gradient, with scikit-learn's conventions
+    # written out: the squared error averaged over the outputs as well, the
+    # Poisson deviance with its constant y log y - y.
+    l2 = est.alpha / w.sum()
+    data_loss, expected_grad = est.mlp_.loss_and_grad(params, X, y, l2=l2, sample_weight=w)
+    penalty = 0.5 * l2 * sum(float(np.sum(W**2)) for W, _ in est.mlp_.unpack(params))
+    data_loss -= penalty
+    if loss == "squared_error":
+        expected_loss = data_loss / y.shape[1] + penalty
+    else:
+        constant = np.where(y > 0, y * np.log(np.where(y > 0, y, 1.0)), 0.0) - y
+        expected_loss = data_loss + penalty + np.average(constant, weights=w)
+    assert loss_value == pytest.approx(expected_loss, rel=1e-12)
+    np.testing.assert_allclose(grad, expected_grad, rtol=1e-10, atol=1e-14)
+
+
+@pytest.mark.parametrize("case", list(REGRESSION_CASES))
+def test_one_worker_regressor_fit_equals_mlpregressor(one_worker, regression, case):
+    X, y, w, params = _regression_case(regression, case)
+    local, chunked = _fit_both(X, y, one_worker, chunks=250, sample_weight=w, **params)
+    np.testing.assert_array_equal(chunked.params_, local.params_)
+    assert chunked.loss_curve_ == local.loss_curve_
+    for name in ("validation_scores_", "validation_loss_curve_"):  # early stopping only
+        assert getattr(chunked, name, None) == getattr(local, name, None)
+
+
+def test_regressor_predictions_are_lazy_and_to_local_predicts_the_same(client, regression):
+    X, Y, _, _ = regression
+    _, est = _fit_both(X, Y, client, chunks=250, pair=REGRESSORS, solver="lbfgs", max_iter=5)
+    calls = []
+
+    def counted(block):
+        calls.append(1)
+        return block
+
+    Xd = da.from_array(X, chunks=200).map_blocks(counted, dtype=X.dtype, meta=np.empty((0, 0)))
+    predicted = est.predict(Xd)
+    assert calls == [] and isinstance(predicted, da.Array)
+    local = est.to_local()
+    assert type(local) is MLPRegressor and "client" not in local.get_params()
+    assert local.get_params() == {k: v for k, v in est.get_params().items() if k != "client"}
+    np.testing.assert_array_equal(predicted.compute(scheduler="sync"), local.predict(X))
+    assert calls
+    assert local.score(X, Y) == pytest.approx(est.score(da.from_array(X, chunks=300),
+                                                        da.from_array(Y, chunks=300)), rel=1e-12)
+
+
+def test_regressor_pickles_and_clones_without_the_client(client, regression):
+    X, Y, _, _ = regression
+    _, est = _fit_both(X, Y, client, chunks=250, pair=REGRESSORS, solver="lbfgs", max_iter=5)
+    assert est.get_params()["client"] is client and est.get_params()["loss"] == "squared_error"
+    restored = pickle.loads(pickle.dumps(est))
+    assert restored.client is None and est.client is client
+    np.testing.assert_array_equal(restored.params_, est.params_)
+    sklearn_base = pytest.importorskip("sklearn.base")
+    copy = sklearn_base.clone(est)
+    assert copy.client is client and copy.get_params()["max_iter"] == 5
+    assert not hasattr(copy, "params_")
+
+
+def test_regressor_dataframes_and_a_column_vector(client, regression):
+    dd = pytest.importorskip("dask.dataframe")
+    pd = pytest.importorskip("pandas")
+    X, Y, _, _ = regression
+    frame = dd.from_pandas(pd.DataFrame(X, columns=list("abcdef")), npartitions=4)
+    targets = dd.from_pandas(pd.DataFrame(Y, columns=["u", "v"]), npartitions=4)
+    est = DaskMLPRegressor(client, hidden_layer_sizes=(8,), solver="lbfgs", max_iter=50,
+                           random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est.fit(frame, targets)
+        assert list(est.feature_names_in_) == list("abcdef") and est.n_outputs_ == 2
+        np.testing.assert_allclose(
+            est.predict(frame).compute(),
+            est.to_local().predict(pd.DataFrame(X, columns=list("abcdef"))), rtol=1e-12)
+        # A column vector: the in-memory estimators' warning, once, and 1-D predictions.
+        Xd = da.from_array(X, chunks=250)
+        with pytest.warns(DataConversionWarning, match="column-vector y") as caught:
+            est.fit(Xd, da.from_array(Y[:, :1], chunks=250))
+    assert len([w for w in caught if w.category is DataConversionWarning]) == 1
+    assert est.n_outputs_ == 1 and est.predict(Xd).shape == (len(X),)
+
+
+def test_regressor_empty_chunks_and_warm_start(regression):
+    X, Y, _, _ = regression
+    # An empty chunk (a filtered-out partition) adds no rows; one chunk on the
+    # local scheduler is the in-memory computation, call for call.
+    Xd = da.from_array(X, chunks=((1000, 0), 6))
+    Yd = da.from_array(Y, chunks=((1000, 0), 2))
+    params = dict(hidden_layer_sizes=(10,), solver="adam", max_iter=2, random_state=0,
+                  warm_start=True)
+    local, chunked = MLPRegressor(**params), DaskMLPRegressor(**params)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        for _ in range(2):
+            local.fit(X, Y)
+            chunked.fit(Xd, Yd)
+    np.testing.assert_array_equal(chunked.params_, local.params_)
+    assert chunked.loss_curve_ == local.loss_curve_ and len(local.loss_curve_) == 4
+    predicted = chunked.predict(Xd)
+    assert predicted.chunks == ((1000, 0), (2,))
+    np.testing.assert_array_equal(predicted.compute(), local.predict(X))
+
+
+def test_regressor_bad_input_gets_the_in_memory_errors_with_the_rows(client):
+    X = da.from_array(np.zeros((10, 3)), chunks=5)
+    counts = np.arange(10.0)
+    counts[7] = -1.0
+    with pytest.raises(ValueError, match=r"In rows 5 to 9: y must be non-negative for "
+                                         r"loss='poisson'.*minimum of .*-1.0"):
+        DaskMLPRegressor(client, loss="poisson", max_iter=1).fit(X, da.from_array(counts, 5))
+    y = np.arange(10.0)
+    y[2] = np.nan
+    with pytest.raises(ValueError, match="In rows 0 to 4: Input y contains NaN"):
+        DaskMLPRegressor(client, max_iter=1).fit(X, da.from_array(y, chunks=5))
+    with pytest.raises(ValueError, match="y has 9 rows, but X has 10"):
+        DaskMLPRegressor(client).fit(X, da.zeros(9, chunks=5))
+    with pytest.raises(ValueError, match="Sample weights must contain at least one non-zero"):
+        DaskMLPRegressor(client, max_iter=1).fit(X, da.zeros(10, chunks=5),
+                                                 sample_weight=da.zeros(10, chunks=5))
+    with pytest.raises(ValueError, match="The 'loss' parameter of DaskMLPRegressor"):
+        DaskMLPRegressor(client, loss="absolute_error").fit(X, da.zeros(10, chunks=5))
+    fitted = DaskMLPRegressor(client, solver="lbfgs", max_iter=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        fitted.fit(X, da.zeros(10, chunks=5))
+    with pytest.raises(ValueError, match=r"y must have 1 output\(s\)"):
+        fitted.score(X, da.zeros((10, 2), chunks=5))
+    with pytest.raises(ValueError, match="expecting 3 features"):
+        fitted.predict(da.zeros((4, 2), chunks=2))

@@ -30,6 +30,7 @@ MODULES = [
     "fastnn.dask",
     "fastnn.dask._chunked",
     "fastnn.dask._classifier",
+    "fastnn.dask._regressor",
 ]
 
 
@@ -49,7 +50,7 @@ def test_docstring_examples_run(name):
     if name in ("fastnn.activations", "fastnn.losses", "fastnn.reductions", "fastnn.fused_linear",
                 "fastnn.mlp", "fastnn.gradcheck", "fastnn.train", "fastnn.dask._chunked",
                 "fastnn.estimators.classifier", "fastnn.estimators.regressor",
-                "fastnn.dask._classifier"):
+                "fastnn.dask._classifier", "fastnn.dask._regressor"):
         assert results.attempted > 0, f"{name} has no docstring examples"
 
 

@@ -1,12 +1,13 @@
-"""fastnn on Dask: lazy kernels on chunked arrays, and an MLP trained on a cluster.
+"""fastnn on Dask: lazy kernels on chunked arrays, and MLPs trained on a cluster.
 
 The functions here take dask arrays and return lazy dask arrays, with the
 signatures and results of the NumPy functions of the same names; the
 top-level functions (``fastnn.softmax`` and the others) hand dask arrays
 to them, so code written for NumPy arrays stays lazy on dask arrays.
-:class:`DaskMLPClassifier` trains :class:`fastnn.MLPClassifier`'s network
-where the chunks of the data live, on a ``dask.distributed`` cluster or
-with Dask's local scheduler.
+:class:`DaskMLPClassifier` and :class:`DaskMLPRegressor` train the networks
+of :class:`fastnn.MLPClassifier` and :class:`fastnn.MLPRegressor` where the
+chunks of the data live, on a ``dask.distributed`` cluster or with Dask's
+local scheduler.
 
 Dask does the scheduling, data placement, transport and recovery from lost
 workers; fastnn adds no cluster code of its own.  Install with
@@ -32,6 +33,7 @@ except ImportError as error:  # pragma: no cover - exercised without dask instal
     ) from error
 
 from ._classifier import DaskMLPClassifier
+from ._regressor import DaskMLPRegressor
 from ._chunked import (
     linear_cross_entropy,
     log_softmax,
@@ -55,4 +57,5 @@ __all__ = [
     "sigmoid_binary_cross_entropy",
     "linear_cross_entropy",
     "DaskMLPClassifier",
+    "DaskMLPRegressor",
 ]

@@ -4,75 +4,44 @@ The estimator follows the convention of ``xgboost.dask`` and
 ``lightgbm.DaskLGBMClassifier``: the parameters of the in-memory estimator
 plus ``client``; ``fit`` takes dask collections chunked by rows; the
 predictions are lazy dask arrays; ``to_local()`` returns the in-memory
-estimator.  The training loops are ``MLPClassifier``'s own; only the rows
-they train on differ (``_sharded_rows.py``).
+estimator.  Everything but the labels lives in the shared base
+(``_base.py``); the training loops and every check are ``MLPClassifier``'s
+own, and only the rows they train on differ (``_sharded_rows.py``).
 """
 
-import inspect
 from typing import Any, Optional
 
 import numpy as np
 from numpy.typing import ArrayLike
-import dask
 import dask.array as da
 
-from ..estimators.classifier import MLPClassifier
-from ..estimators.labels import check_label_types
+from ..estimators._base import _stochastic_only
 from ..estimators._compat import LabelBinarizer, check_is_fitted
-from ._sharded_rows import ChunkedRows, DistributedRunner, LocalRunner, prepare_chunk
+from ..estimators.classifier import MLPClassifier
+from ..estimators.labels import check_label_types, class_codes
+from ._base import DaskMLPBase, _aligned, _as_rows, finish_dask_estimator
+from ._sharded_rows import ChunkPreparer
 
 __all__ = ["DaskMLPClassifier"]
 
 
-def _current_client():
-    """The dask.distributed client in use, or None (then: Dask's local scheduler)."""
-    try:
-        from distributed import default_client
-    except ImportError:
-        return None
-    try:
-        return default_client()
-    except ValueError:
-        return None
+class _ClassWeightedChunks(ChunkPreparer):
+    """Chunks whose rows also weigh their class's weight, from ``class_weight``.
+
+    The weight of each class is computed once over the whole data (for
+    "balanced", from the class totals) and sent with every chunk.
+    """
+
+    def __init__(self, checker, class_weights):
+        super().__init__(checker)
+        self.class_weights = class_weights
+
+    def row_weights(self, weights, Y):
+        per_row = self.class_weights[class_codes(Y)]
+        return per_row if weights is None else weights * per_row
 
 
-def _as_rows(X, name):
-    """A dask array chunked by rows only, and the column names of a DataFrame."""
-    names = None
-    if hasattr(X, "to_dask_array"):  # a dask DataFrame or Series
-        if hasattr(X, "columns"):
-            names = list(X.columns)
-        X = X.to_dask_array(lengths=True)
-    elif not isinstance(X, da.Array):
-        X = da.asarray(np.asarray(X))
-    if any(np.isnan(c) for chunks in X.chunks for c in chunks):
-        raise ValueError(f"{name} has chunks of unknown size; call {name}.compute_chunk_sizes()")
-    if X.ndim == 2 and X.numblocks[1] > 1:
-        X = X.rechunk({1: -1})
-    return X, names
-
-
-def _aligned(array, row_chunks, name, n_rows):
-    if array.shape[0] != n_rows:
-        raise ValueError(f"{name} has {array.shape[0]} rows, but X has {n_rows}")
-    return array.rechunk({0: row_chunks})
-
-
-def _collections(X, y, sample_weight):
-    """X, y and sample_weight as dask arrays with the same row chunks, and X's column names."""
-    X, names = _as_rows(X, "X")
-    if X.ndim != 2:
-        raise ValueError(f"X must be 2-D (n_samples, n_features), got shape {X.shape}")
-    y = _aligned(_as_rows(y, "y")[0], X.chunks[0], "y", X.shape[0])
-    if sample_weight is not None:
-        sample_weight = _as_rows(sample_weight, "sample_weight")[0]
-        if sample_weight.ndim != 1:
-            raise ValueError(f"sample_weight must be 1-D, got shape {sample_weight.shape}")
-        sample_weight = _aligned(sample_weight, X.chunks[0], "sample_weight", X.shape[0])
-    return X, y, sample_weight, names
-
-
-class DaskMLPClassifier(MLPClassifier):
+class DaskMLPClassifier(DaskMLPBase, MLPClassifier):
     """MLPClassifier trained on dask arrays, on a cluster or Dask's local scheduler.
 
     It takes ``client`` and every parameter of :class:`fastnn.MLPClassifier`,
@@ -126,6 +95,11 @@ class DaskMLPClassifier(MLPClassifier):
     continues with the same result.  The client is not pickled: an
     unpickled estimator has ``client=None``.
 
+    Each chunk is checked by :class:`fastnn.MLPClassifier`'s own input
+    checks, where it lives; an error names the chunk's first row.
+    ``partial_fit`` exists for ``"sgd"`` and ``"adam"`` only, as
+    :class:`fastnn.MLPClassifier`'s does.
+
     Examples
     --------
     >>> import dask.array as da
@@ -145,38 +119,63 @@ class DaskMLPClassifier(MLPClassifier):
     'MLPClassifier'
     """
 
+    _local_class = MLPClassifier
+    _LIGHT_STATE = DaskMLPBase._LIGHT_STATE + ("classes_", "_label_binarizer")
+
     def __init__(self, client: Any = None, **params: Any) -> None:
-        self.client = client
-        super().__init__(**params)
+        super().__init__(client, **params)
 
-    def __sklearn_clone__(self):
-        # scikit-learn's clone deep-copies parameters, which a client (a live
-        # connection) cannot be; the clone shares the same client instead.
-        client = self.client
-        self.client = None
-        try:
-            new = super().__sklearn_clone__()
-        finally:
-            self.client = client
-        new.client = client
-        return new
+    # --- labels and class weights: the hooks of the Dask base -----------------------
 
-    def __getstate__(self):
-        # A copy: object.__getstate__ may return the instance's own __dict__.
-        state = dict(super().__getstate__())
-        state["client"] = None  # a connection, not part of the model
-        return state
+    def _fit_outputs(self, y, first_pass):
+        """classes_ and the label binarizer, from the labels' distinct values; the
+        number of outputs."""
+        if y.ndim == 2:
+            values = np.asarray(self._compute(da.unique(y))[0])
+            if not np.all(np.isin(values, [0, 1])):
+                raise ValueError("a 2-D y is a multilabel indicator matrix and must hold 0 and 1")
+            sample = np.vstack([np.zeros(y.shape[1], dtype=int), np.eye(y.shape[1], dtype=int)])
+        else:
+            sample = np.asarray(self._compute(da.unique(y))[0])
+            check_label_types(sample)
+        binarizer = LabelBinarizer().fit(sample)
+        if first_pass:
+            self._adopt_labels(binarizer)
+        else:
+            self._check_warm_start_classes(binarizer.classes_)
+        if len(self.classes_) == 2 and not self._multilabel():
+            return 1
+        return len(self.classes_)
+
+    def _dask_codes(self, y):
+        """Class indices of y, lazily."""
+        return y.map_blocks(_class_indices, self.classes_, dtype=np.intp)
+
+    def _split_codes(self, y):
+        if not self.early_stopping or self._multilabel():
+            return None
+        return self._compute(self._dask_codes(y))[0]
+
+    def _chunk_preparer(self, y, sample_weight):
+        checker = self._light_copy(with_params=False)
+        if self.class_weight is None:
+            return ChunkPreparer(checker)
+        if self._multilabel():
+            raise ValueError("class_weight is not supported for multilabel y")
+        totals = None
+        if isinstance(self.class_weight, str):
+            totals = self._compute(da.bincount(
+                self._dask_codes(y), weights=sample_weight, minlength=len(self.classes_)
+            ))[0]
+        return _ClassWeightedChunks(checker, self._class_weights(None, None, totals))
+
+    def _check_some_weight(self, rows, sample_weight):
+        if (sample_weight is not None or self.class_weight is not None) and (
+            not rows.has_positive_weight()
+        ):
+            raise ValueError("the sample and class weights give every sample a zero weight")
 
     # --- fitting -------------------------------------------------------------------
-
-    def _client(self):
-        if self.client is None:
-            return _current_client()
-        if not hasattr(self.client, "scheduler_info"):
-            raise TypeError(
-                f"client must be a dask.distributed Client or None, got {self.client!r}"
-            )
-        return self.client
 
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> "DaskMLPClassifier":
         """Fit the network to dask collections chunked by rows.
@@ -207,110 +206,9 @@ class DaskMLPClassifier(MLPClassifier):
         >>> clf.n_iter_ > 0, clf.classes_.tolist()
         (True, ['no', 'yes'])
         """
-        hidden_sizes = self._validate_hyperparameters()
-        client = self._client()
-        X, y, sample_weight, names = _collections(X, y, sample_weight)
-        first_pass = "params_" not in self.__dict__ or not self.warm_start
-        self._fit_labels(y, first_pass)
-        expected = self.__dict__.get("n_features_in_")
-        if not first_pass and X.shape[1] != expected:
-            raise ValueError(
-                f"X has {X.shape[1]} features, but {type(self).__name__} is expecting "
-                f"{expected} features as input."
-            )
-        self.n_features_in_ = X.shape[1]
-        if names is not None and all(isinstance(n, str) for n in names):
-            self.feature_names_in_ = np.asarray(names, dtype=object)
-        elif "feature_names_in_" in self.__dict__:
-            del self.feature_names_in_
-        dtype = np.float32 if X.dtype == np.float32 else np.float64
-        n_outputs = 1 if len(self.classes_) == 2 and not self._multilabel() else len(self.classes_)
-        self._prepare_network(first_pass, (X.shape[1], *hidden_sizes, n_outputs), dtype)
+        return self._fit_collections(X, y, sample_weight)
 
-        rows, runner = self._training_rows(X, y, sample_weight, client)
-        try:
-            if (sample_weight is not None or self.class_weight is not None) and (
-                not rows.has_positive_weight()
-            ):
-                raise ValueError("the sample and class weights give every sample a zero weight")
-            codes = None
-            if self.early_stopping and not self._multilabel():
-                codes = self._dask_codes(y).compute()
-            self._train(rows, codes, incremental=False)
-        finally:
-            self.bytes_sent_ = runner.bytes_sent
-            runner.close()
-        return self
-
-    def _training_rows(self, X, y, sample_weight, client):
-        """The rows to train on (and their runner, to close), for the current network.
-
-        X, y and sample_weight are dask arrays with the same row chunks (see
-        ``_collections``).
-        """
-        class_weights = self._dask_class_weights(y, sample_weight)
-        softmax = self.out_activation_ == "softmax"
-        weight_parts = (
-            [None] * X.numblocks[0] if sample_weight is None
-            else sample_weight.to_delayed().ravel()
-        )
-        offsets = np.concatenate([[0], np.cumsum(X.chunks[0])[:-1]])
-        prepared = [
-            dask.delayed(prepare_chunk)(
-                x_part, y_part, w_part, int(offset), self._label_binarizer, softmax,
-                class_weights, self.mlp_.dtype,
-            )
-            for x_part, y_part, w_part, offset in zip(
-                X.to_delayed().ravel(), y.to_delayed().ravel(), weight_parts, offsets
-            )
-        ]
-        if client is not None:
-            runner = DistributedRunner(client, prepared, X.chunks[0])
-        else:
-            runner = LocalRunner(prepared, X.chunks[0])
-        return ChunkedRows(runner, self.mlp_, self._validation_scorer()), runner
-
-    def _multilabel(self):
-        return self._label_binarizer.y_type_ == "multilabel-indicator"
-
-    def _fit_labels(self, y, first_pass):
-        """classes_ and the label binarizer, from the labels' distinct values."""
-        if y.ndim == 2 and y.shape[1] > 1:
-            values = np.asarray(da.unique(y).compute())
-            if not np.all(np.isin(values, [0, 1])):
-                raise ValueError("a 2-D y is a multilabel indicator matrix and must hold 0 and 1")
-            sample = np.vstack([np.zeros(y.shape[1], dtype=int), np.eye(y.shape[1], dtype=int)])
-        else:
-            if y.ndim == 2:
-                y = y[:, 0]
-            sample = np.asarray(da.unique(y).compute())
-            check_label_types(sample)
-        binarizer = LabelBinarizer().fit(sample)
-        if first_pass:
-            self._adopt_labels(binarizer)
-        else:
-            self._check_warm_start_classes(binarizer.classes_)
-
-    def _dask_codes(self, y):
-        """Class indices of y, lazily (for the stratified early-stopping split)."""
-        if y.ndim == 2:
-            y = y[:, 0]
-        return y.map_blocks(_class_indices, self.classes_, dtype=np.intp)
-
-    def _dask_class_weights(self, y, sample_weight):
-        """Per-class weights for class_weight, or None."""
-        if self.class_weight is None:
-            return None
-        if self._multilabel():
-            raise ValueError("class_weight is not supported for multilabel y")
-        totals = None
-        if isinstance(self.class_weight, str):
-            totals = da.bincount(
-                self._dask_codes(y), weights=sample_weight, minlength=len(self.classes_)
-            ).compute()
-        return self._class_weights(None, None, totals)
-
-    def partial_fit(
+    def _partial_fit(
         self, X: Any, y: Any, sample_weight: Any = None, classes: Optional[ArrayLike] = None
     ) -> "DaskMLPClassifier":
         """One pass of ``partial_fit`` over the row chunks, in order.
@@ -323,12 +221,13 @@ class DaskMLPClassifier(MLPClassifier):
         ----------
         X : dask.array.Array or dask.dataframe.DataFrame of shape (n_samples, n_features)
             The samples, one per row, chunked by rows.
-        y : dask.array.Array or dask.dataframe.Series of shape (n_samples,)
-            Labels.
+        y : dask.array.Array or dask.dataframe.Series of shape (n_samples,) or (n_samples, n_labels)
+            Labels, or a 0/1 indicator matrix for multilabel classification.
         sample_weight : dask.array.Array or dask.dataframe.Series of shape (n_samples,), optional
             Non-negative weight of each sample in the loss.
         classes : array_like, optional
-            Every class of the whole data; required on the first call.
+            Every class of the whole data; required on the first call
+            (except for multilabel y).
 
         Returns
         -------
@@ -346,28 +245,12 @@ class DaskMLPClassifier(MLPClassifier):
         >>> clf.partial_fit(X, y, classes=["a", "b"]).t_  # samples seen
         4
         """
-        X, y, sample_weight, _ = _collections(X, y, sample_weight)
-        parts = [X.to_delayed().ravel(), y.to_delayed().ravel()]
-        if sample_weight is not None:
-            parts.append(sample_weight.to_delayed().ravel())
-        for chunk in zip(*parts):
-            values = dask.compute(*chunk)
-            weights = values[2] if len(values) == 3 else None
-            super().partial_fit(values[0], values[1], weights, classes)
-            classes = None
-        return self
+        first_call = {} if classes is None else {"classes": classes}
+        return self._partial_fit_chunks(X, y, sample_weight, **first_call)
+
+    partial_fit = _stochastic_only(_partial_fit)
 
     # --- prediction ------------------------------------------------------------------
-
-    def _rows_for_prediction(self, X):
-        check_is_fitted(self)
-        X, _ = _as_rows(X, "X")
-        if X.ndim != 2 or X.shape[1] != self.n_features_in_:
-            raise ValueError(
-                f"X has shape {X.shape}, but {type(self).__name__} is expecting "
-                f"{self.n_features_in_} features as input."
-            )
-        return X
 
     def predict_proba(self, X: Any) -> "da.Array":  # type: ignore[override]
         """Class probabilities, lazily.
@@ -394,12 +277,11 @@ class DaskMLPClassifier(MLPClassifier):
         >>> clf.predict_proba(X).sum(axis=1).compute()
         array([1., 1., 1., 1.])
         """
-        X = self._rows_for_prediction(X)
-        n_columns = 2 if self.n_outputs_ == 1 else self.n_outputs_
-        return X.map_blocks(
-            _predict_proba_chunk, self.mlp_, self.params_, chunks=(X.chunks[0], (n_columns,)),
-            dtype=self.mlp_.dtype, meta=np.empty((0, 0), dtype=self.mlp_.dtype),
-        )
+        return self._lazy("predict_proba", X, self._n_columns(), self.mlp_.dtype)
+
+    def _n_columns(self):
+        check_is_fitted(self)
+        return 2 if self.n_outputs_ == 1 else self.n_outputs_
 
     def predict_log_proba(self, X: Any) -> "da.Array":  # type: ignore[override]
         """Return the logarithms of the class probabilities, lazily.
@@ -428,7 +310,7 @@ class DaskMLPClassifier(MLPClassifier):
         >>> bool(np.allclose(np.exp(clf.predict_log_proba(X)), clf.predict_proba(X)))
         True
         """
-        return da.map_blocks(_log_without_warning, self.predict_proba(X))
+        return self._lazy("predict_log_proba", X, self._n_columns(), self.mlp_.dtype)
 
     def predict(self, X: Any) -> "da.Array":  # type: ignore[override]
         """Predicted labels, lazily.
@@ -455,17 +337,9 @@ class DaskMLPClassifier(MLPClassifier):
         >>> clf.predict(X).compute()
         array(['no', 'no', 'yes', 'yes'], dtype='<U3')
         """
-        X = self._rows_for_prediction(X)
-        chunks: tuple
-        if self._multilabel():
-            chunks, drop = (X.chunks[0], (self.n_outputs_,)), None
-        else:
-            chunks, drop = (X.chunks[0],), 1
-        return X.map_blocks(
-            _predict_chunk, self.mlp_, self.params_, self._label_binarizer, self.n_outputs_,
-            chunks=chunks, drop_axis=drop, dtype=self.classes_.dtype,
-            meta=np.empty((0,) * len(chunks), dtype=self.classes_.dtype),
-        )
+        check_is_fitted(self)
+        columns = self.n_outputs_ if self._multilabel() else None
+        return self._lazy("predict", X, columns, self.classes_.dtype)
 
     def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
         """Mean accuracy (subset accuracy for multilabel y) on dask collections.
@@ -483,7 +357,7 @@ class DaskMLPClassifier(MLPClassifier):
         -------
         float
             The fraction (weighted, with sample weights) of samples
-            predicted right; computed, not lazy.
+            predicted right; computed (on the client's workers), not lazy.
 
         Examples
         --------
@@ -502,10 +376,10 @@ class DaskMLPClassifier(MLPClassifier):
         if correct.ndim == 2:
             correct = correct.all(axis=1)
         if sample_weight is None:
-            return float(correct.mean().compute())
+            return float(self._compute(correct.mean())[0])
         w = _aligned(_as_rows(sample_weight, "sample_weight")[0], predicted.chunks[0],
                      "sample_weight", predicted.shape[0])
-        hits, total = dask.compute((correct * w).sum(), w.sum())
+        hits, total = self._compute((correct * w).sum(), w.sum())
         return float(hits / total)
 
     def to_local(self) -> MLPClassifier:
@@ -527,69 +401,11 @@ class DaskMLPClassifier(MLPClassifier):
         >>> clf.to_local().predict(np.array([[2.0]]))
         array(['yes'], dtype='<U3')
         """
-        params = self.get_params()
-        params.pop("client")
-        local = MLPClassifier(**params)
-        for key, value in self.__dict__.items():
-            if key not in params and key not in ("client", "bytes_sent_"):
-                local.__dict__[key] = value
-        return local
+        return self._to_local()
 
 
-def _documented_parameters(doc):
-    """``doc`` with ``**params`` replaced by MLPClassifier's own parameter list."""
-    source = MLPClassifier.__doc__
-    start = source.index("    Parameters\n    ----------\n") + len("    Parameters\n    ----------\n")
-    end = source.index("\n    Attributes\n")
-    placeholder = doc[doc.index("    **params\n"):doc.index("\n\n    Attributes\n")]
-    return doc.replace(placeholder, source[start:end].rstrip("\n"))
-
-
-DaskMLPClassifier.__doc__ = _documented_parameters(DaskMLPClassifier.__doc__)
-
-# sklearn reads the parameter names from the signature: client, then
-# MLPClassifier's parameters (keyword-only here).
-DaskMLPClassifier.__init__.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
-    [
-        inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD),
-        inspect.Parameter("client", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None,
-                          annotation="Optional[distributed.Client]"),
-    ]
-    + [
-        p.replace(kind=inspect.Parameter.KEYWORD_ONLY)
-        for name, p in inspect.signature(MLPClassifier.__init__).parameters.items()
-        if name != "self"
-    ],
-    return_annotation=None,
-)
+finish_dask_estimator(DaskMLPClassifier)
 
 
 def _class_indices(labels, classes):
     return np.searchsorted(classes, labels)
-
-
-def _checked_chunk(mlp, X):
-    X = np.asarray(X)
-    if not np.all(np.isfinite(X)):
-        raise ValueError("Input X contains NaN or infinity.")
-    return np.ascontiguousarray(X, dtype=mlp.dtype)
-
-
-def _predict_proba_chunk(X, mlp, params):
-    probabilities = mlp._predict_trusted(params, _checked_chunk(mlp, X))
-    if probabilities.shape[1] == 1:
-        p = probabilities[:, 0]
-        return np.stack([1 - p, p], axis=1)
-    return probabilities
-
-
-def _predict_chunk(X, mlp, params, binarizer, n_outputs):
-    probabilities = mlp._predict_trusted(params, _checked_chunk(mlp, X))
-    if n_outputs == 1:
-        probabilities = probabilities.ravel()
-    return binarizer.inverse_transform(probabilities)
-
-
-def _log_without_warning(p):
-    with np.errstate(divide="ignore"):
-        return np.log(p)

@@ -2,60 +2,137 @@
 
 The rows are cut into *shards* of consecutive row chunks.  With a
 ``dask.distributed`` client there is one shard per worker: its chunks are
-loaded on that worker, checked and converted once, and kept there (a
-future the client holds).  With Dask's local scheduler every chunk is a
-shard of its own, read from its source each time it is needed, so data
-larger than memory trains chunk by chunk.
+loaded on that worker, checked and converted once (by the estimator's
+`ChunkPreparer`, with the in-memory estimator's own checks), and kept
+there (a future the client holds).  With Dask's local scheduler every
+chunk is a shard of its own, read from its source each time it is needed,
+so data larger than memory trains chunk by chunk.
 
 Each evaluation sends the parameters (and, for a minibatch, the row
 numbers each shard holds) to the shards, and brings back one loss, one
-gradient and one total weight per shard.  The partial results are
-combined in shard order, so a fit is deterministic for a given number of
-shards.  With a single shard the shard itself computes the loss exactly as
-``MLPClassifier`` does in memory, L2 term included, so a one-worker fit
-equals the in-memory fit.
+gradient and one total weight per shard.  Each shard reports its loss as
+``InMemoryRows`` does, with the estimator's `LossConvention` (the
+regressor's scale over the outputs and Poisson offsets, kept per row in
+the shard).  The partial results are combined in shard order, so a fit is
+deterministic for a given number of shards.  With a single shard the
+shard itself computes the loss exactly as the in-memory estimator does, L2
+term included, so a one-worker fit equals the in-memory fit.
 """
+
+from typing import NamedTuple, Optional
 
 import numpy as np
 import dask
 
-from ..estimators._training_rows import take_rows
-from ..estimators.labels import class_codes
+from ..estimators._base import check_sample_weight
+from ..estimators._training_rows import LossConvention, take_rows
 
 
-def prepare_chunk(X, y, sample_weight, offset, binarizer, softmax, class_weights, dtype):
-    """One chunk's training arrays: X checked and converted, targets and weights.
+class Shard(NamedTuple):
+    """The checked training arrays of some consecutive rows (one chunk, or a worker's shard).
 
-    Runs where the chunk is; errors name the chunk's first row.
+    ``convention`` is the estimator's `LossConvention` of these rows: the
+    loss's scale and, for the Poisson loss, each row's constant offset.
     """
-    X = np.asarray(X)
-    if X.dtype.kind not in "biuf":
-        raise ValueError(f"X must hold real numbers, got dtype {X.dtype} (rows from {offset} on)")
-    X = np.ascontiguousarray(X, dtype=dtype)
-    if not np.all(np.isfinite(X)):
-        raise ValueError(f"Input X contains NaN or infinity (in the rows from {offset} on).")
-    Y = np.asarray(binarizer.transform(np.asarray(y))).astype(bool)
-    codes = class_codes(Y) if softmax or class_weights is not None else None
-    targets = codes if softmax else np.ascontiguousarray(Y, dtype=dtype)
-    weights = None
-    if sample_weight is not None:
-        weights = np.asarray(sample_weight, dtype=np.float64)
-        if not np.all(np.isfinite(weights)):
-            raise ValueError(f"sample_weight contains NaN or infinity (rows from {offset} on)")
-        if np.any(weights < 0):
-            raise ValueError(f"sample_weight must be non-negative (rows from {offset} on)")
-    if class_weights is not None:
-        weights = class_weights[codes] if weights is None else weights * class_weights[codes]
-    return X, targets, weights
+
+    X: np.ndarray
+    targets: np.ndarray
+    weights: Optional[np.ndarray]
+    convention: LossConvention
+
+
+class ChunkPreparer:
+    """How one chunk of rows becomes a `Shard`, with the in-memory estimator's own checks.
+
+    The Dask estimators build one and send it with every chunk.  It holds a
+    light copy of the in-memory estimator (``checker``: the fitted state its
+    hooks read, without the parameters) and asks it what ``fit`` asks it in
+    memory: ``_validate_input`` checks X and y (for the classifier: labels
+    among ``classes_``; for the regressor: real, finite targets, and
+    non-negative ones for the Poisson loss), ``_targets`` makes the
+    network's targets and ``_loss_convention`` the loss's scale and
+    offsets.  Nothing here knows which estimator it serves; a subclass may
+    add per-row weights (the classifier's class weights) in `row_weights`.
+
+    Parameters
+    ----------
+    checker : MLPClassifier or MLPRegressor
+        The in-memory estimator with ``n_features_in_``, ``mlp_``,
+        ``out_activation_`` and the state its hooks read.
+    """
+
+    def __init__(self, checker):
+        self.checker = checker
+
+    def row_weights(self, weights, Y):
+        """The loss's per-row weights from the checked sample weights (or None)."""
+        return weights
+
+    def __call__(self, X, y, sample_weight, first_row):
+        """The chunk's `Shard`; an error names the chunk's rows."""
+        try:
+            return self._prepare(X, y, sample_weight)
+        except (ValueError, TypeError) as error:
+            # The estimator's own message, with where it happened in front
+            # (scikit-learn's messages can run to several lines).
+            if error.args and isinstance(error.args[0], str):
+                where = f"In rows {first_row} to {first_row + X.shape[0] - 1}: "
+                error.args = (where + error.args[0], *error.args[1:])
+            raise
+
+    def _prepare(self, X, y, sample_weight):
+        checker = self.checker
+        n_rows = X.shape[0]
+        if n_rows:
+            X, Y = checker._validate_input(X, y, incremental=True, reset=False)
+        else:
+            # scikit-learn's checks refuse an empty array; an empty chunk
+            # (a filtered-out partition) simply contributes no rows.
+            X = np.empty((0, checker.n_features_in_))
+            Y = np.zeros((0, checker.mlp_.layer_sizes[-1]))
+        X = np.ascontiguousarray(X, dtype=checker.mlp_.dtype)
+        # Each chunk alone need not hold a positive weight: only the whole
+        # data must (checked once over all shards).
+        weights = self.row_weights(check_sample_weight(sample_weight, n_rows, False), Y)
+        targets = checker._targets(Y)
+        return Shard(X, targets, weights, checker._loss_convention(targets, weights))
+
+
+def prepare_chunk(X, y, sample_weight, first_row, preparer):
+    """One chunk's `Shard`, made by the estimator's `ChunkPreparer` where the chunk is."""
+    return preparer(X, y, sample_weight, first_row)
 
 
 def join_chunks(*chunks):
-    """A shard: its chunks' arrays joined (in row order)."""
-    X = np.concatenate([c[0] for c in chunks])
-    targets = np.concatenate([c[1] for c in chunks])
-    has_weights = chunks[0][2] is not None
-    weights = np.concatenate([c[2] for c in chunks]) if has_weights else None
-    return X, targets, weights
+    """A shard: its chunks' `Shard` joined (in row order)."""
+    X = np.concatenate([c.X for c in chunks])
+    targets = np.concatenate([c.targets for c in chunks])
+    has_weights = chunks[0].weights is not None
+    weights = np.concatenate([c.weights for c in chunks]) if has_weights else None
+    offsets = None
+    if chunks[0].convention.offsets is not None:
+        offsets = np.concatenate([c.convention.offsets for c in chunks])
+    return Shard(X, targets, weights, LossConvention(chunks[0].convention.scale, offsets))
+
+
+def _rows_of(shard, rows):
+    return take_rows(shard.X, shard.targets, shard.weights, rows)
+
+
+def _loss(mlp, params, shard, rows, selected, l2, want_grad):
+    """The loss as the estimator reports it, as ``InMemoryRows.loss_and_grad`` adds it up
+    (the network's mean loss, scaled, plus the rows' mean offset), and its gradient;
+    ``selected``: the shard's arrays at ``rows``."""
+    X, targets, weights = selected
+    convention = shard.convention
+    loss, grad = mlp._loss_and_grad_trusted(
+        params, X, targets, weights, l2, want_grad, convention.scale
+    )
+    return loss + convention.offset(rows, weights), grad
+
+
+def _total_weight(weights, n_rows):
+    return float(n_rows if weights is None else np.sum(weights))
 
 
 def shard_loss_and_grad(shard, mlp, params, rows, alpha, sole):
@@ -64,37 +141,51 @@ def shard_loss_and_grad(shard, mlp, params, rows, alpha, sole):
     The L2 term is added here only when this shard is the only one
     (``sole``); otherwise the client adds it once to the combination.
     """
-    X, targets, weights = take_rows(*shard, rows)
-    total = float(X.shape[0] if weights is None else np.sum(weights))
+    selected = _rows_of(shard, rows)
+    total = _total_weight(selected[2], selected[0].shape[0])
     if total == 0:
         return 0.0, None, 0.0
     l2 = alpha / total if sole else 0.0
-    loss, grad = mlp._loss_and_grad_trusted(params, X, targets, weights, l2)
+    loss, grad = _loss(mlp, params, shard, rows, selected, l2, True)
     return loss, grad, total
 
 
 def shard_score_and_loss(shard, mlp, params, rows, scorer):
     """The validation score's partial sums, mean loss and total weight on one shard."""
-    X, targets, weights = take_rows(*shard, rows)
-    total = float(X.shape[0] if weights is None else np.sum(weights))
+    selected = X, targets, weights = _rows_of(shard, rows)
+    total = _total_weight(weights, X.shape[0])
     if X.shape[0] == 0 or total == 0:
         return None, 0.0, 0.0
     predictions = mlp._predict_trusted(params, X)
     partial = scorer.partial(predictions, targets, weights)
-    loss = mlp._loss_and_grad_trusted(params, X, targets, weights, 0.0, False)[0]
+    loss = _loss(mlp, params, shard, rows, selected, 0.0, False)[0]
     return partial, loss, total
 
 
 def shard_positive_weight(shard, rows):
-    weights = take_rows(*shard, rows)[2]
+    weights = _rows_of(shard, rows)[2]
     return weights is None or bool(np.any(weights > 0))
+
+
+def _worker_addresses(client):
+    """The addresses of the client's workers, asked of the scheduler now.
+
+    Not ``client.scheduler_info()``: it returns the client's cached copy,
+    which the client's periodic refresh (that fetches no per-worker
+    information) may overwrite between the fetch and the return.
+    """
+    try:
+        identity = client.sync(client.scheduler.identity, n_workers=-1)
+    except TypeError:  # an older distributed, whose identity takes no arguments
+        identity = client.sync(client.scheduler.identity)
+    return sorted(identity["workers"])
 
 
 class DistributedRunner:
     """Shards kept on the workers of a dask.distributed client, one per worker."""
 
     def __init__(self, client, prepared, row_chunks):
-        workers = sorted(client.scheduler_info()["workers"])
+        workers = _worker_addresses(client)
         if not workers:
             raise ValueError("the dask.distributed client has no workers")
         groups = _contiguous_groups(row_chunks, len(workers))

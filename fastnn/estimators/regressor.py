@@ -282,7 +282,7 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         if self.loss == "poisson" and y.size and np.min(y) < 0:
             raise ValueError(
                 f"y must be non-negative for loss='poisson' (counts or rates), got a minimum "
-                f"of {np.min(y)!r}"
+                f"of {float(np.min(y))!r}"
             )
         return X, y.reshape(y.shape[0], -1)
 

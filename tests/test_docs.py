@@ -127,3 +127,33 @@ def test_pytorch_recipe_installs_fastnn_where_the_runner_runs():
     assert lines[0] == f"python3 -m venv {venv}"
     assert lines[1].startswith(f'{venv}/bin/python -m pip install ".[bench]" torch==')
     assert lines[2] == f"{venv}/bin/python benchmarks/run.py"
+
+
+def _install_targets(text):
+    """The package arguments of every ``pip install`` line in ``text``."""
+    targets = []
+    for line in re.findall(r"pip install ([^`\n]*)", text):
+        for word in line.replace("&&", " ").split():
+            word = word.strip("'\"\\,;.")
+            if word.startswith("-") or not word or word in ("python", "pip"):
+                continue
+            targets.append(word)
+    return targets
+
+
+def test_install_lines_install_this_project():
+    # PyPI's "fastnn" is someone else's project: an install line must name this
+    # one's distribution, or install from the clone (".", ".[extra]").
+    name = re.search(r'^name = "([^"]+)"', read("pyproject.toml"), re.M).group(1)
+    assert name != "fastnn"
+    files = ["README.md", "docs/benchmarks.md", "docs/distributed.md", "examples/train_mlp.py"]
+    files += [os.path.relpath(os.path.join(root, f), REPO)
+              for root, _, names in os.walk(os.path.join(REPO, "fastnn")) for f in names
+              if f.endswith(".py")]
+    checked = 0
+    for path in files:
+        for target in _install_targets(read(path)):
+            checked += 1
+            base = re.split(r"[\[=<>]", target)[0]
+            assert base.lower() != "fastnn", f"{path}: 'pip install {target}' installs PyPI's fastnn"
+    assert checked >= 5, "no install line found: the scan is broken"

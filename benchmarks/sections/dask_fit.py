@@ -62,7 +62,7 @@ def run(ctx):
         import distributed
         from fastnn.dask import DaskMLPClassifier
     except ImportError as exc:
-        print(f"dask_fit: skipped ({exc}); pip install 'fastnn[dask]'")
+        print(f"dask_fit: skipped ({exc}); pip install 'dask[array]' distributed")
         ctx.sections["dask_fit"] = {"skipped": str(exc)}
         return
     from fastnn import MLPClassifier

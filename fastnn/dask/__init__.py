@@ -11,7 +11,7 @@ local scheduler.
 
 Dask does the scheduling, data placement, transport and recovery from lost
 workers; fastnn adds no cluster code of its own.  Install with
-``pip install "fastnn[dask]"``.
+``pip install ".[dask]"`` from a clone of fastnn, or ``pip install "dask[array]" distributed``.
 
 Examples
 --------
@@ -29,7 +29,7 @@ try:
     import dask.array  # noqa: F401
 except ImportError as error:  # pragma: no cover - exercised without dask installed
     raise ImportError(
-        "fastnn.dask needs dask: install it with pip install \"fastnn[dask]\""
+        "fastnn.dask needs dask: install it with pip install \"dask[array]\" distributed"
     ) from error
 
 from ._classifier import DaskMLPClassifier

@@ -1,4 +1,4 @@
-"""ONNX export of `MLPClassifier` and `MLPRegressor` through skl2onnx (the ``fastnn[onnx]`` extra).
+"""ONNX export of `MLPClassifier` and `MLPRegressor` through skl2onnx (the ``onnx`` extra).
 
 skl2onnx converts a model by looking up its class in a registry of
 converters; LightGBM and XGBoost add their models to it with
@@ -66,7 +66,7 @@ def register_onnx_converters() -> None:
     Raises
     ------
     ImportError
-        When skl2onnx (the ``fastnn[onnx]`` extra) is not installed.
+        When skl2onnx (the ``onnx`` extra) is not installed.
 
     Notes
     -----

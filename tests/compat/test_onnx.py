@@ -1,7 +1,7 @@
 """ONNX export: ``skl2onnx.to_onnx`` converts fitted MLPClassifier and MLPRegressor models,
 and onnxruntime predicts what fastnn predicts.
 
-Skipped when skl2onnx or onnxruntime (in the test extra; ``fastnn[onnx]``
+Skipped when skl2onnx or onnxruntime (in the test extra; the ``onnx`` extra
 for users) is not installed.  The import orders run in fresh interpreters:
 in this one, whichever test module imports fastnn's estimators first decides
 the order.

@@ -41,6 +41,11 @@ def _check_axis(axis, ndim, func):
     if isinstance(axis, (bool, np.bool_)) or not isinstance(axis, (int, np.integer)):
         raise TypeError(f"{func}: axis must be an integer, got {axis!r}")
     axis = int(axis)
+    if ndim == 0:
+        raise AxisError(
+            f"{func}: x is a scalar (0-d), but {func} is taken along an axis and needs an "
+            "array of at least one dimension (np.atleast_1d(x) makes one)"
+        )
     if not -ndim <= axis < ndim:
         # normalize_axis_index overflows on integers beyond 64 bits.
         raise AxisError(axis, ndim, msg_prefix=func)

@@ -37,6 +37,11 @@ def _check_axes(axis, ndim, func):
     axes = []
     for a in items:
         a = int(a)
+        if ndim == 0:
+            raise AxisError(
+                f"{func}: x is a scalar (0-d), and has no axis {a}; pass axis=None to reduce "
+                "over all of it, or an array of at least one dimension"
+            )
         if not -ndim <= a < ndim:
             # normalize_axis_index overflows on integers beyond 64 bits.
             raise AxisError(a, ndim, msg_prefix=func)

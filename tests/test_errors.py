@@ -393,3 +393,37 @@ def test_masked_cross_entropy_arguments_are_rejected(argument):
     args[argument] = np.ma.masked_array(args[argument])
     with pytest.raises(TypeError, match=rf"{argument} is a masked array"):
         fastnn.softmax_cross_entropy(args["logits"], args["target"], weight=args["weight"])
+
+
+# --------------------------------------------------------------------------
+# Messages a newcomer meets first: they read as the user wrote the input
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("func", ["softmax", "log_softmax"])
+def test_a_scalar_has_no_axis_to_take_the_softmax_along(func):
+    with pytest.raises(np.exceptions.AxisError, match=rf"{func}: x is a scalar \(0-d\), but "
+                                                      rf"{func} is taken along an axis"):
+        getattr(fastnn, func)(3.0)
+
+
+def test_logsumexp_of_a_scalar_points_to_axis_none():
+    with pytest.raises(np.exceptions.AxisError, match="pass axis=None"):
+        fastnn.logsumexp(3.0)
+    assert fastnn.logsumexp(3.0, axis=None) == 3.0
+
+
+@pytest.mark.parametrize("labels, shown", [([1, 1, 1], "1"), (["a", "a", "a"], "'a'"),
+                                           (np.array(["b", "b", "b"]), "'b'")])
+def test_one_class_is_named_as_the_user_wrote_it(labels, shown):
+    pytest.importorskip("scipy")
+    with pytest.raises(ValueError, match=rf"y has only one class, {shown}; a classifier"):
+        fastnn.MLPClassifier().fit(np.ones((3, 2)), labels)
+
+
+def test_a_class_index_out_of_range_is_named_once():
+    net = fastnn.MLP((2, 3))
+    with pytest.raises(ValueError, match=r"y: class indices must lie in \[0, 3\), got 3$"):
+        net.loss(np.zeros(net.n_params), np.ones((2, 2)), [0, 3])
+    with pytest.raises(ValueError, match=r"got -1 and 1 more out of range$"):
+        net.loss(np.zeros(net.n_params), np.ones((3, 2)), [-1, 0, 7])

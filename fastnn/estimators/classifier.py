@@ -40,6 +40,11 @@ from .labels import check_label_types, class_codes
 
 __all__ = ["MLPClassifier", "ConvergenceWarning", "NotFittedError", "SOLVERS"]
 
+def _as_written(label):
+    """A label as the user wrote it: a NumPy scalar as its Python value (1, not np.int64(1))."""
+    return label.item() if isinstance(label, np.generic) else label
+
+
 class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
     """Multilayer perceptron classifier: scikit-learn's MLPClassifier on fastnn's kernels.
 
@@ -297,8 +302,8 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         self.classes_ = binarizer.classes_
         if len(self.classes_) < 2:
             raise ValueError(
-                f"y has only one class, {self.classes_[0]!r}; a classifier needs at least "
-                "2 classes"
+                f"y has only one class, {_as_written(self.classes_[0])!r}; a classifier needs "
+                "at least 2 classes"
             )
 
     def _check_warm_start_classes(self, classes):

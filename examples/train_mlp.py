@@ -7,9 +7,10 @@ Once fastnn is installed, run it from the repository root::
 or from any other directory by giving the path to this file: it reads no
 file of its own (the digits ship inside fastnn).
 
-It prints one line per epoch and the held-out accuracy (about 98%), then
-checks the trained network's gradient with fastnn.gradcheck.  For other data
-and for plots use the command-line trainer: ``python -m fastnn.train --help``.
+It prints one line per epoch and the held-out accuracy (0.9911 on 450 images
+with the seeds below), then checks the trained network's gradient with
+fastnn.gradcheck.  For other data and for plots use the command-line trainer:
+``python -m fastnn.train --help``.
 """
 
 import time

@@ -117,6 +117,8 @@ class GradientCheckReport:
     >>> report = fastnn.gradcheck(lambda x: (float(x @ x), 2 * x), np.array([1.0, -2.0]))
     >>> report.mode, report.n_checked
     ('coordinates', 2)
+    >>> repr(report).startswith("GradientCheckReport(passed: 2 coordinates agree")
+    True
     >>> bool(report.max_rel_error < 1e-8)
     True
     """
@@ -126,6 +128,16 @@ class GradientCheckReport:
     worst_index: Union[tuple[int, ...], int, None]
     n_checked: int
     mode: Literal["coordinates", "directions"]
+
+    def __repr__(self) -> str:
+        # A report exists only when the check passed (a failure raises
+        # GradientCheckError), and its repr says so first.
+        what = "coordinates" if self.mode == "coordinates" else "directions"
+        return (
+            f"GradientCheckReport(passed: {self.n_checked} {what} agree, "
+            f"max_rel_error={self.max_rel_error:.3g}, max_abs_error={self.max_abs_error:.3g}, "
+            f"worst_index={self.worst_index!r})"
+        )
 
 
 def _evaluate(f, x):

@@ -157,3 +157,19 @@ def test_install_lines_install_this_project():
             base = re.split(r"[\[=<>]", target)[0]
             assert base.lower() != "fastnn", f"{path}: 'pip install {target}' installs PyPI's fastnn"
     assert checked >= 5, "no install line found: the scan is broken"
+
+
+def test_example_states_the_accuracy_it_prints():
+    stated = re.search(r"held-out accuracy \((\d\.\d+) on (\d+) images", read("examples/train_mlp.py"))
+    result = subprocess.run([sys.executable, os.path.join(REPO, "examples", "train_mlp.py")],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    printed = re.search(r"Held-out accuracy: (\d\.\d+) on (\d+) images", result.stdout)
+    assert stated and printed and stated.groups() == printed.groups(), (stated, printed)
+
+
+def test_readme_parameter_count_lines_show_the_values():
+    block = read("README.md")
+    assert "net.n_params                                  # 115" in block
+    net = fastnn.MLP((10, 5, 10))
+    assert net.n_params == fastnn.num_params((10, 5, 10)) == 115

@@ -309,11 +309,9 @@ def test_feature_names_are_checked():
         reg.predict(frame.rename(columns={"x0": "other"}))
 
 
-@pytest.mark.parametrize("solver", ["lbfgs", "adam"])
-@pytest.mark.parametrize("method", ["fit", "partial_fit"])
+@pytest.mark.parametrize("solver, method", [("lbfgs", "fit"), ("adam", "fit"),
+                                            ("adam", "partial_fit")])
 def test_convergence_warnings_point_at_the_callers_line(solver, method):
-    if method == "partial_fit" and solver == "lbfgs":
-        pytest.skip("partial_fit is only for the stochastic solvers")
     X, y = friedman(40, 16)
     reg = MLPRegressor(hidden_layer_sizes=(3,), solver=solver, max_iter=1, batch_size=100)
     with pytest.warns(Warning) as record:

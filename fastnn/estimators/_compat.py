@@ -19,6 +19,7 @@ Exported: ``SKLEARN_INSTALLED``, ``BaseEstimator``, ``ClassifierMixin``, ``Regre
 import inspect
 import math
 import numbers
+import os
 import sys
 import warnings
 
@@ -260,6 +261,15 @@ if not SKLEARN_INSTALLED:
             _check_finite(y, "y")
         return y
 
+    def _caller_level():
+        """The stacklevel of the first frame outside fastnn, for a warning raised here."""
+        package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        # Frame 2 here is validate_data's caller: stacklevel 2 of its warnings.warn.
+        frame, level = sys._getframe(2), 2
+        while frame is not None and frame.f_code.co_filename.startswith(package):
+            frame, level = frame.f_back, level + 1
+        return level
+
     def validate_data(estimator, X, y="no_validation", reset=True, accept_sparse=False,
                       dtype=(np.float64,), multi_output=False, **_ignored):
         """Check ``X`` (and ``y``), and record or compare the feature count and names."""
@@ -273,15 +283,27 @@ if not SKLEARN_INSTALLED:
                 del estimator.feature_names_in_
         else:
             fitted_names = getattr(estimator, "feature_names_in_", None)
-            if fitted_names is not None or names is not None:
-                if fitted_names is None or names is None or not np.array_equal(
-                    fitted_names, names
-                ):
-                    raise ValueError(
-                        "The feature names should match those that were passed during fit: "
-                        f"fitted with {None if fitted_names is None else list(fitted_names)}, "
-                        f"got {None if names is None else list(names)}."
-                    )
+            # As scikit-learn: names on one side only is a warning (the columns
+            # are taken in order), different names an error.
+            if fitted_names is not None and names is None:
+                warnings.warn(
+                    f"X does not have valid feature names, but {type(estimator).__name__} was "
+                    "fitted with feature names",
+                    UserWarning,
+                    stacklevel=_caller_level(),
+                )
+            elif fitted_names is None and names is not None:
+                warnings.warn(
+                    f"X has feature names, but {type(estimator).__name__} was fitted without "
+                    "feature names",
+                    UserWarning,
+                    stacklevel=_caller_level(),
+                )
+            elif fitted_names is not None and not np.array_equal(fitted_names, names):
+                raise ValueError(
+                    "The feature names should match those that were passed during fit: "
+                    f"fitted with {list(fitted_names)}, got {list(names)}."
+                )
             if X.shape[1] != estimator.n_features_in_:
                 raise ValueError(
                     f"X has {X.shape[1]} features, but {type(estimator).__name__} is expecting "

@@ -214,3 +214,52 @@ def test_regressor_trains_without_scikit_learn():
     result = _run(REGRESSOR_SCRIPT)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().endswith("OK regressor without scikit-learn")
+
+
+FEATURE_NAME_WARNING_SCRIPT = textwrap.dedent(
+    """
+    import sys
+    import warnings
+
+    sys.modules["sklearn"] = None
+    import numpy as np
+    import pandas as pd
+    from fastnn import MLPRegressor
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(rng.normal(size=(40, 2)), columns=["a", "b"])
+    reg = MLPRegressor(hidden_layer_sizes=(3,), solver="lbfgs", max_iter=5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        reg.fit(frame, frame["a"].to_numpy())
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        line = sys._getframe().f_lineno + 1  # the next line: where the warning must point
+        values = reg.predict(frame.to_numpy())
+    assert [str(w.message) for w in caught] == [
+        "X does not have valid feature names, but MLPRegressor was fitted with feature names"
+    ], caught
+    assert caught[0].filename == "<string>" and caught[0].lineno == line, caught[0]
+    assert np.array_equal(values, reg.predict(frame))
+    plain = MLPRegressor(hidden_layer_sizes=(3,), solver="lbfgs", max_iter=5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        plain.fit(frame.to_numpy(), frame["a"].to_numpy())
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        plain.predict(frame)
+    assert [str(w.message) for w in caught] == [
+        "X has feature names, but MLPRegressor was fitted without feature names"
+    ], caught
+    print("OK names")
+    """
+)
+
+
+def test_feature_names_on_one_side_warn_as_in_scikit_learn():
+    import pytest
+
+    pytest.importorskip("pandas")
+    result = _run(FEATURE_NAME_WARNING_SCRIPT)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().endswith("OK names")

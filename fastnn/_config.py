@@ -1,5 +1,7 @@
 """Thread count and build information."""
 
+from __future__ import annotations
+
 import os
 import threading
 from typing import Any, Literal, Optional, overload

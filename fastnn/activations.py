@@ -5,6 +5,8 @@ kernels can run on without copying (C order, or Fortran order through the
 transpose), allocates the result and calls the active kernel variant.
 """
 
+from __future__ import annotations
+
 import math
 from typing import Optional
 

@@ -11,6 +11,8 @@ two-stage reduction of ``_online_logsumexp.py``.  The derivation is in
 ``docs/derivations.md``.
 """
 
+from __future__ import annotations
+
 from typing import Any, Literal, NamedTuple, Optional, Union, overload
 
 import numpy as np

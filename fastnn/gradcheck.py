@@ -9,6 +9,8 @@ tolerance, names the first one that disagrees, and can check random
 directional derivatives instead of all coordinates of a large vector.
 """
 
+from __future__ import annotations
+
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -165,7 +167,7 @@ def gradcheck(
     atol: float = 1e-8,
     n_directions: Optional[IntegerLike] = None,
     seed: Seed = None,
-) -> "GradientCheckReport":
+) -> GradientCheckReport:
     """Compare the gradient returned by ``f`` with centered finite differences.
 
     Parameters

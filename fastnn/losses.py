@@ -1,5 +1,7 @@
 """The fused softmax cross-entropy: validation, allocation, dispatch."""
 
+from __future__ import annotations
+
 from typing import Literal, Optional, Union, overload
 
 import numpy as np

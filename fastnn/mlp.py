@@ -27,6 +27,8 @@ output layer and its loss run in blocks (``fused_linear.py``), so that the
 The derivations of every gradient computed here are in ``docs/derivations.md``.
 """
 
+from __future__ import annotations
+
 import math
 import numbers
 import sys

@@ -6,6 +6,8 @@ the arguments, brings the reduced axes together without copying where the
 memory layout allows, and finishes with ``max + log1p(sum less one)``.
 """
 
+from __future__ import annotations
+
 import math
 from typing import Literal, Optional, Union, overload
 

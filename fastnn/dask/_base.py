@@ -24,6 +24,8 @@ is checked), ``_split_codes`` (the classes to stratify early stopping on)
 and ``_check_some_weight``.
 """
 
+from __future__ import annotations
+
 import inspect
 import warnings
 from typing import Any

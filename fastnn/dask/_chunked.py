@@ -12,6 +12,8 @@ partial pairs are merged with the online-softmax rule (see
 data are read twice and never gathered into whole rows.
 """
 
+from __future__ import annotations
+
 import operator
 from typing import Any, Optional
 
@@ -181,8 +183,8 @@ def logsumexp(
     *,
     keepdims: bool = False,
     where: Any = None,
-    out: Optional["da.Array"] = None,
-) -> "da.Array":
+    out: Optional[da.Array] = None,
+) -> da.Array:
     """Lazy :func:`fastnn.logsumexp` of a dask array.
 
     Parameters
@@ -281,8 +283,8 @@ def _softmax_family(x, axis, out, where, log_output, func):
 
 
 def softmax(
-    x: Any, axis: IntegerLike = -1, *, out: Optional["da.Array"] = None, where: Any = None
-) -> "da.Array":
+    x: Any, axis: IntegerLike = -1, *, out: Optional[da.Array] = None, where: Any = None
+) -> da.Array:
     """Lazy :func:`fastnn.softmax` of a dask array.
 
     Parameters
@@ -321,8 +323,8 @@ def softmax(
 
 
 def log_softmax(
-    x: Any, axis: IntegerLike = -1, *, out: Optional["da.Array"] = None, where: Any = None
-) -> "da.Array":
+    x: Any, axis: IntegerLike = -1, *, out: Optional[da.Array] = None, where: Any = None
+) -> da.Array:
     """Lazy :func:`fastnn.log_softmax` of a dask array.
 
     Parameters
@@ -373,7 +375,7 @@ def _elementwise(kernel, out, func, names, *arrays):
     return _check_out(out, result, func)
 
 
-def sigmoid(x: Any, *, out: Optional["da.Array"] = None) -> "da.Array":
+def sigmoid(x: Any, *, out: Optional[da.Array] = None) -> da.Array:
     """Lazy :func:`fastnn.sigmoid` of a dask array, chunk by chunk.
 
     Parameters
@@ -398,7 +400,7 @@ def sigmoid(x: Any, *, out: Optional["da.Array"] = None) -> "da.Array":
     return _elementwise(_activations.sigmoid, out, "sigmoid", ("x",), x)
 
 
-def sigmoid_grad(s: Any, *, out: Optional["da.Array"] = None) -> "da.Array":
+def sigmoid_grad(s: Any, *, out: Optional[da.Array] = None) -> da.Array:
     """Lazy :func:`fastnn.sigmoid_grad`: ``s * (1 - s)`` chunk by chunk.
 
     Parameters
@@ -423,7 +425,7 @@ def sigmoid_grad(s: Any, *, out: Optional["da.Array"] = None) -> "da.Array":
     return _elementwise(_activations.sigmoid_grad, out, "sigmoid_grad", ("s",), s)
 
 
-def sigmoid_backward(grad_out: Any, s: Any, *, out: Optional["da.Array"] = None) -> "da.Array":
+def sigmoid_backward(grad_out: Any, s: Any, *, out: Optional[da.Array] = None) -> da.Array:
     """Lazy :func:`fastnn.sigmoid_backward`: ``grad_out * s * (1 - s)``.
 
     Parameters
@@ -808,7 +810,7 @@ def linear_cross_entropy(
     label_smoothing: float = 0.0,
     ignore_index: Optional[IntegerLike] = None,
     max_memory: IntegerLike = 64 << 20,
-) -> tuple["da.Array", "da.Array", "da.Array", Optional["da.Array"]]:
+) -> tuple["da.Array", "da.Array", "da.Array", Optional[da.Array]]:
     """Lazy :func:`fastnn.linear_cross_entropy` over row chunks of ``h``.
 
     Parameters

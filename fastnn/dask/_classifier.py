@@ -9,6 +9,8 @@ estimator.  Everything but the labels lives in the shared base
 own, and only the rows they train on differ (``_sharded_rows.py``).
 """
 
+from __future__ import annotations
+
 from typing import Any, Optional
 
 import numpy as np
@@ -177,7 +179,7 @@ class DaskMLPClassifier(DaskMLPBase, MLPClassifier):
 
     # --- fitting -------------------------------------------------------------------
 
-    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> "DaskMLPClassifier":
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> DaskMLPClassifier:
         """Fit the network to dask collections chunked by rows.
 
         Parameters
@@ -210,7 +212,7 @@ class DaskMLPClassifier(DaskMLPBase, MLPClassifier):
 
     def _partial_fit(
         self, X: Any, y: Any, sample_weight: Any = None, classes: Optional[ArrayLike] = None
-    ) -> "DaskMLPClassifier":
+    ) -> DaskMLPClassifier:
         """One pass of ``partial_fit`` over the row chunks, in order.
 
         Each chunk is computed and fed to :meth:`fastnn.MLPClassifier.partial_fit`
@@ -252,7 +254,7 @@ class DaskMLPClassifier(DaskMLPBase, MLPClassifier):
 
     # --- prediction ------------------------------------------------------------------
 
-    def predict_proba(self, X: Any) -> "da.Array":  # type: ignore[override]
+    def predict_proba(self, X: Any) -> da.Array:  # type: ignore[override]
         """Class probabilities, lazily.
 
         Parameters
@@ -283,7 +285,7 @@ class DaskMLPClassifier(DaskMLPBase, MLPClassifier):
         check_is_fitted(self)
         return 2 if self.n_outputs_ == 1 else self.n_outputs_
 
-    def predict_log_proba(self, X: Any) -> "da.Array":  # type: ignore[override]
+    def predict_log_proba(self, X: Any) -> da.Array:  # type: ignore[override]
         """Return the logarithms of the class probabilities, lazily.
 
         As for :meth:`fastnn.MLPClassifier.predict_log_proba`, a probability
@@ -312,7 +314,7 @@ class DaskMLPClassifier(DaskMLPBase, MLPClassifier):
         """
         return self._lazy("predict_log_proba", X, self._n_columns(), self.mlp_.dtype)
 
-    def predict(self, X: Any) -> "da.Array":  # type: ignore[override]
+    def predict(self, X: Any) -> da.Array:  # type: ignore[override]
         """Predicted labels, lazily.
 
         Parameters

@@ -10,6 +10,8 @@ outputs, the Poisson deviance's constant per row) are ``MLPRegressor``'s
 own hooks, run on each chunk where it lives.
 """
 
+from __future__ import annotations
+
 from typing import Any
 
 import numpy as np
@@ -116,7 +118,7 @@ class DaskMLPRegressor(DaskMLPBase, MLPRegressor):
 
     # --- fitting -------------------------------------------------------------------
 
-    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> "DaskMLPRegressor":
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> DaskMLPRegressor:
         """Fit the network to dask collections chunked by rows.
 
         Parameters
@@ -147,7 +149,7 @@ class DaskMLPRegressor(DaskMLPBase, MLPRegressor):
         """
         return self._fit_collections(X, y, sample_weight)
 
-    def _partial_fit(self, X: Any, y: Any, sample_weight: Any = None) -> "DaskMLPRegressor":
+    def _partial_fit(self, X: Any, y: Any, sample_weight: Any = None) -> DaskMLPRegressor:
         """One pass of ``partial_fit`` over the row chunks, in order.
 
         Each chunk is computed and fed to :meth:`fastnn.MLPRegressor.partial_fit`
@@ -185,7 +187,7 @@ class DaskMLPRegressor(DaskMLPBase, MLPRegressor):
 
     # --- prediction ------------------------------------------------------------------
 
-    def predict(self, X: Any) -> "dask.array.Array":  # type: ignore[override]
+    def predict(self, X: Any) -> dask.array.Array:  # type: ignore[override]
         """Predicted targets, lazily.
 
         Parameters

@@ -7,6 +7,8 @@ linear classifier cannot solve and a one-hidden-layer network can;
 continuous target with a non-linear interaction and irrelevant features.
 """
 
+from __future__ import annotations
+
 import math
 import os
 

@@ -10,6 +10,8 @@ import MLPClassifier`` can replace ``from sklearn.neural_network import
 MLPClassifier``.
 """
 
+from __future__ import annotations
+
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal, Optional, Union
 
@@ -395,7 +397,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
 
     def fit(
         self, X: Any, y: ArrayLike, sample_weight: Optional[ArrayLike] = None
-    ) -> "MLPClassifier":
+    ) -> MLPClassifier:
         """Fit the network to ``X`` and labels ``y``.
 
         Parameters
@@ -439,7 +441,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         y: ArrayLike,
         sample_weight: Optional[ArrayLike] = None,
         classes: Optional[ArrayLike] = None,
-    ) -> "MLPClassifier":
+    ) -> MLPClassifier:
         """Train for one epoch on ``X`` and ``y``, continuing from the current state.
 
         Parameters

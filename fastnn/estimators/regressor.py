@@ -6,6 +6,8 @@ R².  Everything else is the shared core in ``_base.py``, as for
 loop are scikit-learn 1.9's ``sklearn.neural_network.MLPRegressor``'s.
 """
 
+from __future__ import annotations
+
 from collections.abc import Sequence
 from typing import Any, Literal, Optional, Union
 
@@ -312,7 +314,7 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
 
     def fit(
         self, X: Any, y: ArrayLike, sample_weight: Optional[ArrayLike] = None
-    ) -> "MLPRegressor":
+    ) -> MLPRegressor:
         """Fit the network to ``X`` and targets ``y``.
 
         Parameters
@@ -347,7 +349,7 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
 
     def _partial_fit(
         self, X: Any, y: ArrayLike, sample_weight: Optional[ArrayLike] = None
-    ) -> "MLPRegressor":
+    ) -> MLPRegressor:
         """Train for one epoch on ``X`` and ``y``, continuing from the current state.
 
         Parameters

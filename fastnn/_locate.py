@@ -108,18 +108,30 @@ def find_kernels(package_path, search_path=None):
             return
         refused.append((candidate, differing))
 
-    message = [
+    where = (
         f"fastnn is being imported from its source folder {source}, which has no compiled "
-        "kernels. This happens when Python starts in the root of a fastnn clone: the "
-        "folder ./fastnn comes first on sys.path and hides the installed fastnn.",
-        "Either run Python from another directory (an installed fastnn is then imported), "
-        "or build the kernels in place with `python -m pip install -e .` (or "
-        "`python setup.py build_ext --inplace`) in the repository root.",
-    ]
-    for candidate, differing in refused:
-        message.append(
-            f"An installed fastnn at {candidate} was not used because it was built from "
-            f"different kernel sources ({', '.join(differing)}); reinstall it from this "
-            "folder (`python -m pip install .`) to use it here."
-        )
+        "kernels (Python puts the working directory first on sys.path, so in the root of a "
+        "fastnn clone ./fastnn is found first)."
+    )
+    build_here = (
+        "To use this folder, build the kernels in place with `python -m pip install -e .` "
+        "(or `python setup.py build_ext --inplace`) in the repository root."
+    )
+    if not refused:
+        # Nothing else on sys.path: running elsewhere would not help.
+        message = [
+            where,
+            "fastnn is not installed in this Python environment either. Install it from the "
+            "repository root with `python -m pip install .`, or build it in place.",
+            build_here,
+        ]
+    else:
+        message = [where, build_here]
+        for candidate, differing in refused:
+            message.append(
+                f"An installed fastnn at {candidate} was not used because it was built from "
+                f"different kernel sources ({', '.join(differing)}): reinstall it from this "
+                "folder (`python -m pip install .`) to use it here, or run Python from "
+                "another directory to use it as it is."
+            )
     raise ImportError("\n".join(message))

@@ -121,6 +121,9 @@ def test_source_folder_with_edited_kernels_gets_a_clear_error(clone):
     assert "python -m pip install -e ." in err and "python setup.py build_ext --inplace" in err
     assert f"An installed fastnn at {BUILD} was not used" in err
     assert "different kernel sources (_kernels.pxi)" in err
+    # Here an installed fastnn exists: running elsewhere would use it, and the message says so.
+    assert "run Python from another directory to use it as it is" in err
+    assert "not installed in this Python environment" not in err
 
 
 def test_no_build_anywhere_says_what_to_do(clone):
@@ -128,8 +131,10 @@ def test_no_build_anywhere_says_what_to_do(clone):
         find_kernels([str(clone / "fastnn")], search_path=[])
     message = str(info.value)
     assert "has no compiled kernels" in message
-    assert "run Python from another directory" in message
-    assert "python -m pip install -e ." in message
+    # Running elsewhere cannot help when nothing is installed: the message must not say so.
+    assert "another directory" not in message and "hides" not in message
+    assert "fastnn is not installed in this Python environment either" in message
+    assert "python -m pip install ." in message and "python -m pip install -e ." in message
     assert "An installed fastnn" not in message
 
 

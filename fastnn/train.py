@@ -3,10 +3,11 @@
 With no data file it trains on generated interleaved spirals (a 2-D
 classification problem whose decision boundary can be drawn); ``--dataset
 digits`` uses the shipped 8x8 handwritten digits and ``--dataset friedman1``
-generates Friedman's regression problem; a path trains on your own data from
-a ``.npz`` file (arrays ``X`` and ``y``) or a ``.csv`` file (comma-separated,
-one sample per row, the label or target in the last column unless
-``--label-column`` says otherwise, an optional header row).
+generates Friedman's regression problem; a path (given first, or with
+``--data``) trains on your own data from a ``.npz`` file (arrays ``X`` and
+``y``) or a ``.csv`` file (comma-separated, one sample per row, the label or
+target in the last column unless ``--label-column`` says otherwise, an
+optional header row).
 
 ``--task auto``, the default, trains an `MLPRegressor` when the target looks
 continuous (numbers, not all integers, with more than 20 distinct values or
@@ -18,8 +19,17 @@ with the training part's mean and standard deviation, a random
 short summary is printed: the iterations (or epochs), the time, the final
 training loss and the training and held-out accuracies (R² for a regressor).
 When matplotlib is installed, a PNG is saved with the loss curve and, for
-2-D classification, the decision boundary with a legend of the classes, or,
-for regression, the predicted against the true targets.
+2-D classification, the decision boundary (its axes named after the CSV
+header's columns) with a legend of the classes, or, for regression, the
+predicted against the true targets.  Without ``--plot`` it is
+``fastnn_train.png`` in the current directory, or ``fastnn_train-2.png``,
+``-3``... when that exists: a run never overwrites an earlier one's plot.
+``--plot PATH`` writes PATH, replacing it if it exists.
+
+Every option is checked before any data is read, and errors and notes name
+the options, never the estimators' parameters: a usage error exits with
+status 2, and training that stops at ``--max-epochs`` before converging
+prints a one-line note.
 
 Examples::
 
@@ -27,14 +37,18 @@ Examples::
     python -m fastnn.train --dataset digits --hidden 64
     python -m fastnn.train --dataset friedman1
     python -m fastnn.train my_data.csv --solver adam --max-epochs 100
+    python -m fastnn.train --data my_data.csv --plot runs/first.png
     python -m fastnn.train prices.csv --task regression
 """
+
+from __future__ import annotations
 
 import argparse
 import csv
 import inspect
 import math
 import os
+import re
 import sys
 import time
 import warnings
@@ -45,7 +59,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from .estimators._scores import r2_score
-from .estimators.classifier import SOLVERS, MLPClassifier
+from .estimators.classifier import SOLVERS, ConvergenceWarning, MLPClassifier
 from .estimators.regressor import MLPRegressor
 from .datasets import load_digits, make_friedman1, make_spirals
 from .mlp import ACTIVATIONS
@@ -86,6 +100,18 @@ _WHY_DEFAULT_DIFFERS = {
     "max_epochs": "L-BFGS counts iterations, not passes over the data, and the spirals "
                   "take a few hundred",
 }
+
+# The plot's file when --plot is not given; a later run numbers its own
+# (fastnn_train-2.png, ...) rather than overwrite it.
+DEFAULT_PLOT = "fastnn_train.png"
+
+# The data files this command reads, by extension.
+DATA_EXTENSIONS = (".csv", ".npz")
+
+
+def _flag(option):
+    """The command-line flag of an argparse ``dest``: "max_epochs" -> "--max-epochs"."""
+    return "--" + option.replace("_", "-")
 
 
 def _load_npz(path):
@@ -284,10 +310,12 @@ def _parse_labels(path, labels, lines, column, warn_non_integer=True):
 
 
 def _load_csv(path, label_column, task):
-    """Features and labels (or targets) of a comma-separated file; errors name the line and column.
+    """Features, labels (or targets) and feature names of a comma-separated file.
 
-    Lines are numbered from 1 as in the file (a header included), columns
-    from 0 as ``--label-column`` counts them.
+    Errors name the line and the column: lines are numbered from 1 as in
+    the file (a header included), columns from 0 as ``--label-column``
+    counts them.  A feature is named by its header cell, or "column j" when
+    the file has no header or the cell is blank.
     """
     with open(path, newline="") as f:
         reader = csv.reader(f)
@@ -337,7 +365,9 @@ def _load_csv(path, label_column, task):
         path, labels, [line for line, _ in rows], _describe_column(label_column, n_columns, header),
         task,
     )
-    return X, y
+    names = [(header[j].strip() if header is not None else "") or f"column {j}"
+             for j in feature_columns]
+    return X, y, names
 
 
 def _dataset_task_conflict(dataset, task):
@@ -454,6 +484,12 @@ def load_data(
     >>> X.shape, y.dtype
     ((600, 10), dtype('float64'))
     """
+    X, y, name, _ = _load(path, dataset, label_column, seed, task)
+    return X, y, name
+
+
+def _load(path, dataset, label_column, seed, task):
+    """`load_data`'s ``(X, y, name)`` and the feature names: a CSV file's, else None."""
     if not isinstance(task, str) or task not in TASKS:
         raise ValueError(f"task must be one of {', '.join(map(repr, TASKS))}, got {task!r}")
     if path is None:
@@ -472,9 +508,10 @@ def load_data(
             raise ValueError(
                 f"unknown dataset {dataset!r}; choose {', '.join(map(repr, DATASET_TASKS))}"
             )
-        return X, y, dataset
+        return X, y, dataset, None
     name = os.path.basename(path)
     extension = os.path.splitext(path)[1].lower()
+    feature_names = None
     if extension == ".npz":
         X, y = _load_npz(path)
         y = np.asarray(y).ravel()
@@ -483,13 +520,13 @@ def load_data(
         else:
             _check_class_labels(name, y)
     elif extension == ".csv":
-        X, y = _load_csv(path, label_column, task)
+        X, y, feature_names = _load_csv(path, label_column, task)
     else:
         raise ValueError(f"{path}: unsupported file type {extension!r}; use .npz or .csv")
     X = np.asarray(X)
     if X.ndim == 1:
         X = X.reshape(-1, 1)
-    return X, np.asarray(y).ravel(), name
+    return X, np.asarray(y).ravel(), name, feature_names
 
 
 def _split(n_samples, test_fraction, rng, least=1):
@@ -526,15 +563,16 @@ def plot_figure(
     *,
     target_mean: float = 0.0,
     target_scale: float = 1.0,
+    feature_names: Optional[Sequence[str]] = None,
 ) -> Any:
     """The figure saved by ``--plot``: the loss curve and a second panel that shows the fit.
 
     For a classifier on 2-D data the second panel is the decision boundary,
     colouring every class the same way in the regions, the points and the
-    legend, which names the classes (other classifiers get the loss curve
-    alone).  For a regressor it plots the predicted against the true
-    targets of both parts, with the line where they are equal and the R² of
-    each part in the title.
+    legend, which names the classes, with the axes named after the features
+    (other classifiers get the loss curve alone).  For a regressor it plots
+    the predicted against the true targets of both parts, with the line
+    where they are equal and the R² of each part in the title.
 
     Parameters
     ----------
@@ -546,13 +584,23 @@ def plot_figure(
     target_mean, target_scale : float, default 0.0 and 1.0
         For a regressor fitted on ``(y - target_mean) / target_scale``: its
         predictions are mapped back to ``y``'s units before they are drawn.
+    feature_names : sequence of str, optional
+        One name per feature, such as a CSV file's header, for the axes of
+        the decision boundary; "feature 0" and "feature 1" when None.
 
     Returns
     -------
     matplotlib.figure.Figure
         The figure, not yet saved or closed.
+
+    Raises
+    ------
+    ValueError
+        When ``feature_names`` does not hold one name per feature.
     """
     import matplotlib.pyplot as plt
+
+    feature_names = _checked_feature_names(feature_names, X_train.shape[1])
 
     regression = isinstance(estimator, MLPRegressor)
     two_panels = regression or X_train.shape[1] == 2
@@ -568,8 +616,22 @@ def plot_figure(
                           target_mean, target_scale)
     elif two_panels:
         _draw_decision_boundary(axes[1], estimator, X_train, y_train, X_test, y_test)
+        axes[1].set_xlabel(feature_names[0])
+        axes[1].set_ylabel(feature_names[1])
     figure.tight_layout()
     return figure
+
+
+def _checked_feature_names(feature_names, n_features):
+    """``feature_names`` as a list of ``n_features`` str: "feature j" for each when None."""
+    if feature_names is None:
+        return [f"feature {j}" for j in range(n_features)]
+    names = [str(name) for name in feature_names]
+    if len(names) != n_features:
+        raise ValueError(
+            f"feature_names must hold one name per feature, {n_features}, got {len(names)}: {names}"
+        )
+    return names
 
 
 def _draw_predictions(axis, regressor, X_train, y_train, X_test, y_test, target_mean, target_scale):
@@ -622,8 +684,31 @@ def _draw_decision_boundary(axis, classifier, X_train, y_train, X_test, y_test):
     axis.set_title("Decision boundary (standardised features)")
 
 
-def _save_plot(path, estimator, X_train, y_train, X_test, y_test, **target_units):
-    """Save `plot_figure` as a PNG; return whether it was saved."""
+def _numbered(path, number):
+    """``path`` with ``-number`` before its extension: "run.png", 2 -> "run-2.png"."""
+    stem, extension = os.path.splitext(path)
+    return path if number == 1 else f"{stem}-{number}{extension}"
+
+
+def _create_new_file(path):
+    """Create the first of ``path``, ``path-2``, ``path-3``... that does not exist; return
+    the open binary file and its path.
+
+    The file is created exclusively (``"xb"``), so neither an earlier run's
+    plot nor one that another run saves meanwhile is overwritten.
+    """
+    number = 1
+    while True:
+        candidate = _numbered(path, number)
+        try:
+            return open(candidate, "xb"), candidate
+        except FileExistsError:
+            number += 1
+
+
+def _save_plot(path, estimator, X_train, y_train, X_test, y_test, overwrite=True, **figure_options):
+    """Save `plot_figure` to ``path`` (or, without ``overwrite``, to its first free numbered
+    name); return the path saved, or None."""
     try:
         import matplotlib
 
@@ -631,12 +716,27 @@ def _save_plot(path, estimator, X_train, y_train, X_test, y_test, **target_units
         import matplotlib.pyplot as plt
     except ImportError:
         print("matplotlib is not installed, so no plot was saved (pip install matplotlib).")
-        return False
-    figure = plot_figure(estimator, X_train, y_train, X_test, y_test, **target_units)
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
-    print(f"Saved {path}")
-    return True
+        return None
+    figure = plot_figure(estimator, X_train, y_train, X_test, y_test, **figure_options)
+    # savefig infers the format from a path, not from an open file.
+    image_format = os.path.splitext(path)[1][1:].lower() or "png"
+    try:
+        if overwrite:
+            replaced = os.path.exists(path)
+            figure.savefig(path, dpi=100, format=image_format)
+        else:
+            replaced = False
+            file, path = _create_new_file(path)
+            try:
+                with file:
+                    figure.savefig(file, dpi=100, format=image_format)
+            except BaseException:
+                os.remove(path)  # an empty or partial file is no plot
+                raise
+    finally:
+        plt.close(figure)
+    print(f"Saved {path}" + (" (replacing the previous file)" if replaced else ""))
+    return path
 
 
 def _r_squared_name():
@@ -663,6 +763,8 @@ def train(
     test_fraction: float = 0.25,
     seed: int = 0,
     plot: Optional[str] = None,
+    plot_overwrite: bool = True,
+    feature_names: Optional[Sequence[str]] = None,
     quiet: bool = False,
     **estimator_params: Any,
 ) -> tuple[Union[MLPClassifier, MLPRegressor], float]:
@@ -682,9 +784,17 @@ def train(
     seed : int, default 0
         Seeds the split and the estimator.
     plot : str, optional
-        PNG path for the loss curve and the decision boundary (2-D
+        Image path (PNG, or another format matplotlib writes, by its
+        extension) for the loss curve and the decision boundary (2-D
         classification) or the predicted against the true targets
-        (regression).
+        (regression).  The path saved is printed.
+    plot_overwrite : bool, default True
+        Replace ``plot`` if it exists.  When False, the plot goes to the
+        first of ``plot``, then ``plot`` numbered ``-2``, ``-3``... before
+        its extension, that does not exist (``run.png``, ``run-2.png``...).
+    feature_names : sequence of str, optional
+        One name per column of ``X``, for the axes of the decision
+        boundary; "feature 0" and "feature 1" when None.
     quiet : bool, default False
         Print only the summary, not the line saying what is trained.
     **estimator_params
@@ -704,8 +814,15 @@ def train(
     ------
     ValueError
         For an unknown ``task``, a regression target that is not finite
-        numbers, or a ``test_fraction`` that leaves a part empty (or, for
-        regression, with fewer than 2 samples, too few for R²).
+        numbers, a ``test_fraction`` that leaves a part empty (or, for
+        regression, with fewer than 2 samples, too few for R²), or
+        ``feature_names`` without one name per feature.
+
+    Warns
+    -----
+    ConvergenceWarning
+        From the estimator's ``fit``, when training stops before it
+        converges (at ``max_iter``, for instance).
 
     Examples
     --------
@@ -728,6 +845,8 @@ def train(
     task, _ = choose_task(y, task)
     regression = task == "regression"
     features = np.asarray(X, dtype=np.float64)
+    if features.ndim == 2:  # else the estimator's fit says what X must be
+        feature_names = _checked_feature_names(feature_names, features.shape[1])
     labels = _continuous_target(None, np.asarray(y)) if regression else np.asarray(y)
     rng = np.random.default_rng(seed)
     train_index, test_index = _split(features.shape[0], test_fraction, rng, least=2 if regression else 1)
@@ -769,25 +888,102 @@ def train(
     print(f"{'Training ' + score_name + ':':<21}{train_score:.4f} on {len(train_index)} samples")
     print(f"{'Held-out ' + score_name + ':':<21}{score:.4f} on {len(test_index)} samples")
     if plot:
-        _save_plot(plot, estimator, X_train, y_train, X_test, y_test, **target_units)
+        _save_plot(plot, estimator, X_train, y_train, X_test, y_test, overwrite=plot_overwrite,
+                   feature_names=feature_names, **target_units)
     return estimator, score
 
 
+# --------------------------------------------------------------------------
+# The command line: each option is checked as it is parsed, their combinations
+# and the plot's path before any data is read
+# --------------------------------------------------------------------------
+
+
 def _hidden_sizes(text):
+    """``--hidden``: comma-separated positive layer sizes, "64,32" -> (64, 32)."""
     try:
+        # A trailing comma ("64,32,") is forgiven; an empty list is not.
         sizes = tuple(int(part) for part in text.split(",") if part.strip())
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers such as 100 or 64,32, got {text!r}") from None
+        sizes = ()
+    if not sizes or min(sizes) < 1:
+        raise argparse.ArgumentTypeError(
+            f"expected the sizes of the hidden layers, positive integers separated by commas "
+            f"such as 100 or 64,32, got {text!r}"
+        )
     return sizes
 
 
 def _batch_size(text):
+    """``--batch-size``: a positive integer, or "auto"."""
     if text == "auto":
         return text
     try:
-        return int(text)
+        size = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer or auto, got {text!r}") from None
+        size = 0
+    if size < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer or auto, got {text!r}")
+    return size
+
+
+def _number(convert, expected, accept):
+    """An argparse ``type``: ``convert(text)`` when ``accept`` takes it, else a usage error
+    saying ``expected``."""
+
+    def parse(text):
+        try:
+            value = convert(text)
+        except ValueError:
+            value = None
+        # float() takes "nan" and "inf": accept() sees them and must refuse them.
+        if value is None or not accept(value):
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
+        return value
+
+    return parse
+
+
+_positive_integer = _number(int, "a positive integer", lambda value: value >= 1)
+_positive_number = _number(
+    float, "a positive number such as 0.001", lambda value: math.isfinite(value) and value > 0
+)
+_non_negative_number = _number(
+    float, "a number >= 0 such as 0.0001", lambda value: math.isfinite(value) and value >= 0
+)
+_fraction = _number(float, "a number between 0 and 1 (both excluded) such as 0.25",
+                    lambda value: 0 < value < 1)
+# The estimators seed NumPy's RandomState, which takes 0 ... 2**32 - 1.
+_seed = _number(int, f"an integer from 0 to {2**32 - 1}", lambda value: 0 <= value < 2**32)
+
+
+def _dataset_name(text):
+    """``--dataset``: a built-in data set's name; a file's name is refused with the way to
+    give it.
+
+    Before argparse's ``choices``, which would say only "invalid choice".
+    """
+    if text not in DATASET_TASKS and (
+        text.lower().endswith(DATA_EXTENSIONS) or os.path.isfile(text)
+    ):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} looks like a data file, but --dataset takes the name of built-in data "
+            f"({', '.join(DATASET_TASKS)}); pass a data file first, as in "
+            f"'python -m fastnn.train {text}', or with --data {text}"
+        )
+    return text
+
+
+class _GivenOnce(argparse.Action):
+    """Store an option's value, refusing a second one rather than keeping the last silently."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        given = getattr(namespace, self.dest, None)
+        if given is not None:
+            raise argparse.ArgumentError(
+                self, f"the data file is given twice, {given!r} and {values!r}; give it once"
+            )
+        setattr(namespace, self.dest, values)
 
 
 def estimator_params(args: argparse.Namespace) -> dict[str, Any]:
@@ -841,12 +1037,24 @@ def _build_parser():
         description="Train a fastnn MLPClassifier or MLPRegressor and report its held-out "
                     "accuracy or R².",
         epilog="Options that set estimator parameters say where their default differs "
-               "from MLPClassifier's and MLPRegressor's, and why.",
+               "from MLPClassifier's and MLPRegressor's, and why. Every option is checked "
+               "before any data is read. Options must be spelt in full: --data is not "
+               "--dataset.",
+        # An abbreviation reads "--data my.csv" as "--dataset my.csv", and a
+        # future option could change what an abbreviation means.
+        allow_abbrev=False,
     )
+    parser.add_argument("data", nargs="?", metavar="FILE",
+                        help=".npz (arrays X and y) or comma-separated .csv (label or target in "
+                             "the last column) file; default: the --dataset")
+    parser.add_argument("--data", "--file", dest="data_option", metavar="FILE", action=_GivenOnce,
+                        help="the data file, as an option: the same as giving FILE first")
+    # No argparse default: a --dataset given with a data file is an error,
+    # and only an absent one may default to spirals.
+    parser.add_argument("--dataset", type=_dataset_name, choices=tuple(DATASET_TASKS),
+                        help="built-in data when no file is given: spirals and digits are "
+                             "classification problems, friedman1 a regression (default: spirals)")
     options = [
-        ("--dataset", dict(choices=tuple(DATASET_TASKS), default="spirals",
-                           help="built-in data when no file is given: spirals and digits are "
-                                "classification problems, friedman1 a regression")),
         ("--label-column", dict(type=int, default=-1,
                                 help="CSV column holding the label or target, from 0; -1 is the "
                                      "last")),
@@ -860,33 +1068,162 @@ def _build_parser():
         ("--hidden", dict(type=_hidden_sizes, default="100", help="hidden layer sizes, e.g. 100 or 64,32")),
         ("--activation", dict(choices=ACTIVATIONS, default="relu", help="hidden-layer activation")),
         ("--solver", dict(choices=SOLVERS, default="lbfgs", help="optimiser")),
-        ("--learning-rate", dict(type=float, default=1e-3, help="adam/sgd step size")),
+        ("--learning-rate", dict(type=_positive_number, default=1e-3, help="adam/sgd step size")),
         ("--batch-size", dict(type=_batch_size, default="auto",
                               help="adam/sgd mini-batch size, or auto for min(200, n_samples)")),
-        ("--max-epochs", dict(type=int, default=1000,
-                              help="most epochs (adam, sgd) or iterations (lbfgs)")),
-        ("--l2", dict(type=float, default=1e-4, help="weight penalty")),
-        ("--test-fraction", dict(type=float, default=0.25, help="share of the samples held out")),
-        ("--seed", dict(type=int, default=0,
+        ("--max-epochs", dict(type=_positive_integer, default=1000,
+                              help="most epochs (adam, sgd) or iterations (lbfgs); training that "
+                                   "stops here before converging prints a note")),
+        ("--l2", dict(type=_non_negative_number, default=1e-4, help="weight penalty")),
+        ("--test-fraction", dict(type=_fraction, default=0.25, help="share of the samples held out")),
+        ("--seed", dict(type=_seed, default=0,
                         help="seeds the generated data, the split and the network")),
-        ("--plot", dict(default="fastnn_train.png",
-                        help="PNG path for the loss curve and the decision boundary (2-D "
-                             "classification) or the predicted against the true targets "
-                             "(regression)")),
     ]
-    parser.add_argument("data", nargs="?",
-                        help=".npz (arrays X and y) or comma-separated .csv (label or target in "
-                             "the last column) file; default: the --dataset")
     for flag, spec in options:
         option = flag[2:].replace("-", "_")
         spec["help"] += f" ({_default_help(option, spec['default'])})"
         parser.add_argument(flag, **spec)
+    parser.add_argument("--plot", metavar="PATH",
+                        help="image file for the loss curve and the decision boundary (2-D "
+                             "classification) or the predicted against the true targets "
+                             "(regression): PNG, or another format matplotlib writes, by the "
+                             "extension; PATH is replaced if it exists (default: "
+                             f"{DEFAULT_PLOT} in the current directory, or "
+                             f"{_numbered(DEFAULT_PLOT, 2)}, -3, ... if it exists: a run never "
+                             "replaces an earlier run's plot)")
     parser.add_argument("--no-plot", action="store_true", help="do not save a plot")
     parser.add_argument("--quiet", action="store_true",
                         help="print only the final summary (iterations or epochs, time, loss, "
                              "accuracies or R²) and the plot's path: no description of the data, "
-                             "no task and no line before training")
+                             "no task and no line before training; notes and warnings still go "
+                             "to standard error")
     return parser
+
+
+# Estimator parameter -> the flag that sets it, to speak the command line's
+# names in the estimators' messages.
+_FLAG_OF_PARAMETER = {parameter: _flag(option) for option, parameter in ESTIMATOR_PARAMETERS.items()}
+
+
+def _in_cli_terms(message):
+    """An estimator's message with its parameters named by the flags that set them."""
+    # scikit-learn's form, which the estimators share.
+    match = re.fullmatch(r"The '(\w+)' parameter of \w+ must be (.+?)\.? Got (.+?) instead\.?",
+                         message.strip(), flags=re.DOTALL)
+    if match and match[1] in _FLAG_OF_PARAMETER:
+        return f"{_FLAG_OF_PARAMETER[match[1]]} must be {match[2]}, got {match[3]}"
+    for parameter, flag in _FLAG_OF_PARAMETER.items():
+        message = re.sub(rf"'{parameter}'|\b{parameter}\b(?==)", flag, message)
+        message = message.replace(f"{flag}=", f"{flag} ")
+        # A bare name only when it has an underscore: "solver" or "alpha" may be
+        # plain English in a message, "max_iter" never is.
+        if "_" in parameter:
+            message = re.sub(rf"\b{parameter}\b", flag, message)
+    return message
+
+
+def _image_formats():
+    """The file extensions matplotlib writes, or None without matplotlib."""
+    try:
+        from matplotlib.backend_bases import FigureCanvasBase
+    except ImportError:
+        return None
+    return set(FigureCanvasBase.get_supported_filetypes())
+
+
+def _checked_plot_path(parser, path, explicit):
+    """The plot's path, checked before any training: its directory exists and is writable,
+    and matplotlib writes its format.  A path without an extension gets ".png"."""
+    name = "argument --plot: " if explicit else ""
+    what = repr(path) if explicit else f"the plot, {path} (--plot's default),"
+    if not path:
+        parser.error(f"{name}expected a file path, got ''")
+    if os.path.isdir(path):
+        parser.error(f"{name}{path!r} is a directory; give a file path such as "
+                     f"{os.path.join(path, DEFAULT_PLOT)}")
+    directory = os.path.dirname(path) or os.curdir
+    if not os.path.isdir(directory):
+        problem = "is not a directory" if os.path.exists(directory) else "does not exist"
+        parser.error(f"{name}the directory {directory!r} of {path!r} {problem}: create it "
+                     f"first, or choose another --plot path")
+    if not os.access(directory, os.W_OK | os.X_OK):
+        hint = "" if explicit else ": pass --plot PATH elsewhere, or --no-plot"
+        parser.error(f"{name}cannot write {what} in {os.path.abspath(directory)!r}{hint}")
+    extension = os.path.splitext(path)[1][1:].lower()
+    if not extension:
+        # matplotlib would add it, and the "Saved" line must name the file written.
+        return path + ".png"
+    formats = _image_formats()
+    if formats is not None and extension not in formats:
+        parser.error(f"{name}matplotlib cannot write .{extension} files; use .png or one of "
+                     f"{', '.join('.' + f for f in sorted(formats) if f != 'png')}")
+    return path
+
+
+def _check_arguments(parser, args):
+    """Check what parsing each option alone cannot, before any data is read: the options'
+    combinations, the estimators' own rules and the plot's path.
+
+    Fills in ``args.data`` (the file, given first or with --data),
+    ``args.dataset``, ``args.plot`` (None for no plot) and
+    ``args.plot_overwrite`` (only an explicit --plot replaces a file).
+    """
+    data = args.data
+    if data is not None and args.data_option is not None:
+        parser.error(f"the data file is given twice, {data!r} first and {args.data_option!r} "
+                     f"with --data; give it once")
+    data = args.data_option if data is None else data
+    if data is not None and data in DATASET_TASKS and not os.path.exists(data):
+        parser.error(f"{data!r} is built-in data, not a file: pass --dataset {data}")
+    if data is not None and args.dataset is not None:
+        parser.error(f"both --dataset {args.dataset} and the data file {data!r} are given; "
+                     f"give one (the file would replace the built-in data)")
+    args.data, args.dataset = data, args.dataset or "spirals"
+    conflict = _dataset_task_conflict(args.dataset, args.task) if data is None else None
+    if conflict:
+        parser.error(conflict)
+    extension = None if data is None else os.path.splitext(data)[1].lower()
+    if args.label_column != -1 and extension in (None, ".npz"):
+        what = (f"the built-in {args.dataset}" if data is None
+                else f"{data!r}, a .npz file whose arrays X and y say which is the label")
+        parser.error(f"--label-column applies to .csv files only, and the data is {what}: "
+                     f"leave --label-column out")
+    # The estimators' own checks, a safety net under the parsers above: a rule
+    # an estimator gains later still stops the command before any training.
+    try:
+        MLPClassifier(**estimator_params(args))._validate_hyperparameters()
+    except ValueError as error:
+        parser.error(_in_cli_terms(str(error)))
+    args.plot_overwrite = args.plot is not None
+    if args.no_plot:
+        if args.plot is not None:
+            parser.error("both --plot and --no-plot are given; give one")
+        args.plot = None
+    else:
+        explicit = args.plot is not None
+        args.plot = _checked_plot_path(parser, args.plot if explicit else DEFAULT_PLOT, explicit)
+
+
+def _warning_lines(caught, estimator, max_epochs):
+    """One line per distinct warning caught while training, in the command line's terms.
+
+    Training that stops at --max-epochs is a note, not a warning: the
+    model is usable, and the remedy is one flag.
+    """
+    lines = []
+    for warning in caught:
+        message = " ".join(_in_cli_terms(str(warning.message)).split())
+        if not issubclass(warning.category, ConvergenceWarning):
+            line = f"warning: {message}"
+        elif estimator is not None and estimator.n_iter_ >= max_epochs:
+            unit = "L-BFGS iterations" if estimator.solver == "lbfgs" else "epochs"
+            line = (f"note: training stopped at --max-epochs {max_epochs} ({unit}) before "
+                    f"converging; raise --max-epochs to train longer")
+        else:
+            line = f"note: training stopped before converging: {message}"
+        if line not in lines:
+            lines.append(line)
+    return lines
 
 
 def _describe_target(y, task):
@@ -907,14 +1244,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     Returns
     -------
     int
-        0 on success, 2 for unusable data or options.
+        0 on success, 2 for unusable data.
 
     Raises
     ------
     SystemExit
-        With status 2 for options argparse rejects or that contradict each
-        other (``--task`` against a built-in ``--dataset``), and with 0
-        after ``--help``.
+        With status 2 for a usage error, reported before any data is read:
+        an option argparse rejects (a value out of range, an abbreviated
+        flag), options that contradict each other (``--task`` against a
+        built-in ``--dataset``, a data file with ``--dataset``), or a
+        ``--plot`` path that cannot be written; and with 0 after ``--help``.
 
     Examples
     --------
@@ -926,15 +1265,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     """
     parser = _build_parser()
     args = parser.parse_args(argv)
-    # Options that contradict each other are usage errors, caught before any data is read.
-    conflict = _dataset_task_conflict(args.dataset, args.task) if args.data is None else None
-    if conflict:
-        parser.error(conflict)
+    _check_arguments(parser, args)
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", UserWarning)
-            X, y, name = load_data(args.data, args.dataset, args.label_column, args.seed,
-                                   task=args.task)
+            X, y, name, feature_names = _load(args.data, args.dataset, args.label_column,
+                                              args.seed, task=args.task)
         for warning in caught:
             print(f"warning: {warning.message}", file=sys.stderr)
         task, reason = choose_task(y, args.task)
@@ -943,17 +1279,30 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                   f"{_describe_target(y, task)}")
             how = f"--task auto: {reason}" if args.task == "auto" else f"--task {task}"
             print(f"Task: {task} ({how})")
-        train(
-            X, y,
-            task=task,
-            test_fraction=args.test_fraction,
-            seed=args.seed,
-            plot=None if args.no_plot else args.plot,
-            quiet=args.quiet,
-            **estimator_params(args),
-        )
+        estimator = None
+        # The estimators' warnings name their parameters and come with a
+        # source line; they are reported below, one line each, in this
+        # command's terms.
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", UserWarning)  # ConvergenceWarning is one
+            warnings.simplefilter("always", RuntimeWarning)
+            try:
+                estimator, _ = train(
+                    X, y,
+                    task=task,
+                    test_fraction=args.test_fraction,
+                    seed=args.seed,
+                    plot=args.plot,
+                    plot_overwrite=args.plot_overwrite,
+                    feature_names=feature_names,
+                    quiet=args.quiet,
+                    **estimator_params(args),
+                )
+            finally:
+                for line in _warning_lines(caught, estimator, args.max_epochs):
+                    print(line, file=sys.stderr)
     except (OSError, ValueError) as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"error: {_in_cli_terms(str(error))}", file=sys.stderr)
         return 2
     return 0
 

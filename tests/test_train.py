@@ -57,9 +57,8 @@ def test_plot_is_saved_when_matplotlib_is_installed(tmp_path, capsys):
         assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-# adam and sgd may stop at --max-epochs with a ConvergenceWarning (a
-# UserWarning), which is the classifier's business, not the display's.
-@pytest.mark.filterwarnings("ignore::UserWarning")
+# adam and sgd may stop at --max-epochs before converging: main reports that
+# as a note on standard error, and no warning escapes it (pytest would fail).
 @pytest.mark.parametrize("solver", ["lbfgs", "adam", "sgd"])
 def test_progress_is_a_few_lines_and_a_summary(capsys, solver):
     argv = ["--hidden", "10", "--max-epochs", "300", "--no-plot", "--solver", solver]
@@ -81,7 +80,6 @@ def test_progress_is_a_few_lines_and_a_summary(capsys, solver):
     assert lines[6].startswith("Held-out accuracy:   ") and lines[6].endswith("on 150 samples")
 
 
-@pytest.mark.filterwarnings("ignore::UserWarning")
 @pytest.mark.parametrize("solver", ["lbfgs", "adam", "sgd"])
 def test_quiet_prints_only_the_summary(capsys, solver):
     argv = ["--quiet", "--hidden", "10", "--max-epochs", "100", "--no-plot", "--solver", solver]
@@ -626,6 +624,337 @@ def test_choose_task_and_train_reject_an_unknown_task(task):
         train_module.train(np.zeros((10, 2)), np.arange(10), task=task, quiet=True)
     with pytest.raises(ValueError, match="task must be one of"):
         train_module.load_data(dataset="spirals", task=task)
+
+
+# --------------------------------------------------------------------------
+# The command line for newcomers: full option names, the data file as an
+# option, every argument checked before any data is read, messages in the
+# command line's terms, plots that never replace an earlier run's, named axes
+# --------------------------------------------------------------------------
+
+
+def usage_error(argv, capsys):
+    """main(argv)'s usage error: standard error, after checking it exits with 2 and prints
+    nothing on standard output (no data read, nothing trained)."""
+    with pytest.raises(SystemExit) as exit_info:
+        train_module.main(argv)
+    assert exit_info.value.code == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.startswith("usage: python -m fastnn.train")
+    return captured.err
+
+
+def spirals_csv(tmp_path, header=("x1", "x2", "arm"), name="data.csv"):
+    X, y = make_spirals(n_samples=200, n_classes=2, noise=0.1, seed=2)
+    rows = ([list(header)] if header else []) + [[f"{a:.17g}", f"{b:.17g}", c] for (a, b), c in zip(X, y)]
+    return write_csv(tmp_path / name, rows)
+
+
+@pytest.mark.parametrize(
+    "argv, unrecognised",
+    [(["--datas", "digits"], "--datas"), (["--hid", "5"], "--hid"), (["--max-e", "5"], "--max-e")],
+    ids=["dataset", "hidden", "max-epochs"],
+)
+def test_abbreviated_options_are_refused(capsys, argv, unrecognised):
+    error = usage_error(argv + ["--no-plot", "--quiet"], capsys)
+    assert f"unrecognized arguments: {unrecognised}" in error
+
+
+@pytest.mark.parametrize("option", ["--data", "--file"])
+def test_the_data_file_can_be_given_with_an_option(tmp_path, capsys, option):
+    path = spirals_csv(tmp_path)
+    assert train_module.main([option, path, "--no-plot"] + FAST) == 0
+    output = capsys.readouterr().out
+    assert output.startswith("Data: data.csv, 200 samples, 2 features, 2 classes")
+    assert accuracy_from(output) >= 0.9
+
+
+@pytest.mark.parametrize(
+    "where", ["first-and-data", "data-and-file", "data-twice"],
+)
+def test_a_data_file_given_twice_is_a_usage_error(tmp_path, capsys, where):
+    path = spirals_csv(tmp_path)
+    other = spirals_csv(tmp_path, name="other.csv")
+    argv = {
+        "first-and-data": [path, "--data", other],
+        "data-and-file": ["--data", path, "--file", other],
+        "data-twice": ["--data", path, "--data", other],
+    }[where]
+    error = usage_error(argv + ["--no-plot"], capsys)
+    assert "the data file is given twice" in error and "give it once" in error
+    assert repr(path) in error and repr(other) in error
+
+
+@pytest.mark.parametrize("value", ["mydata.csv", "runs/MyData.NPZ", "existing"],
+                         ids=["csv", "npz-upper-case", "existing-file"])
+def test_a_dataset_that_looks_like_a_file_points_to_the_data_argument(tmp_path, capsys, monkeypatch, value):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "existing").write_text("1,2,0\n")
+    error = usage_error(["--dataset", value, "--no-plot"], capsys)
+    assert (f"argument --dataset: {value!r} looks like a data file, but --dataset takes the name "
+            f"of built-in data (spirals, digits, friedman1)") in error
+    assert f"'python -m fastnn.train {value}'" in error and f"--data {value}" in error
+    assert "invalid choice" not in error
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--dataset", "digits", "FILE"],
+         "both --dataset digits and the data file 'FILE' are given; give one"),
+        (["digits"], "'digits' is built-in data, not a file: pass --dataset digits"),
+        (["--label-column", "0"],
+         "--label-column applies to .csv files only, and the data is the built-in spirals"),
+        (["NPZ", "--label-column", "1"],
+         "--label-column applies to .csv files only, and the data is 'NPZ', a .npz file"),
+        (["--plot", "run.png", "--no-plot"], "both --plot and --no-plot are given; give one"),
+    ],
+    ids=["dataset-and-file", "dataset-as-file", "label-column-without-csv",
+         "label-column-with-npz", "plot-and-no-plot"],
+)
+def test_options_that_contradict_each_other_are_usage_errors(tmp_path, capsys, monkeypatch, argv, message):
+    monkeypatch.chdir(tmp_path)
+    csv_path = spirals_csv(tmp_path)
+    X, y = make_spirals(n_samples=100, n_classes=2, seed=0)
+    np.savez(tmp_path / "data.npz", X=X, y=y)
+    replace = {"FILE": csv_path, "NPZ": str(tmp_path / "data.npz")}
+    argv = [replace.get(arg, arg) for arg in argv]
+    message = message.replace("FILE", csv_path).replace("NPZ", str(tmp_path / "data.npz"))
+    assert message in usage_error(argv, capsys)
+
+
+@pytest.mark.parametrize(
+    "flag, value, expected",
+    [
+        ("--hidden", "0", "the sizes of the hidden layers, positive integers separated by commas"),
+        ("--hidden", "64,0", "the sizes of the hidden layers"),
+        ("--hidden", "", "the sizes of the hidden layers"),
+        ("--hidden", "ten", "the sizes of the hidden layers"),
+        ("--max-epochs", "0", "a positive integer"),
+        ("--max-epochs", "2.5", "a positive integer"),
+        ("--learning-rate", "0", "a positive number"),
+        ("--learning-rate", "-0.1", "a positive number"),
+        ("--learning-rate", "nan", "a positive number"),
+        ("--learning-rate", "inf", "a positive number"),
+        ("--l2", "-1", "a number >= 0"),
+        ("--l2", "nan", "a number >= 0"),
+        ("--batch-size", "0", "a positive integer or auto"),
+        ("--test-fraction", "0", "a number between 0 and 1 (both excluded)"),
+        ("--test-fraction", "1", "a number between 0 and 1 (both excluded)"),
+        ("--test-fraction", "nan", "a number between 0 and 1 (both excluded)"),
+        ("--seed", "-1", "an integer from 0 to 4294967295"),
+        ("--seed", str(2**32), "an integer from 0 to 4294967295"),
+    ],
+)
+def test_numeric_options_are_checked_before_any_data_is_read(tmp_path, capsys, flag, value, expected):
+    # The data file does not exist: an option checked only after loading would
+    # give "No such file" instead.
+    missing = str(tmp_path / "missing.csv")
+    error = usage_error([missing, flag, value, "--no-plot"], capsys)
+    assert f"argument {flag}: expected {expected}" in error and f"got {value!r}" in error
+    assert "No such file" not in error
+
+
+# Each option setting an estimator parameter, with a value its estimator refuses.
+BAD_ESTIMATOR_VALUES = {
+    "hidden": (0,), "activation": "relux", "solver": "newton", "learning_rate": -1.0,
+    "batch_size": 0, "max_epochs": 0, "l2": -1.0,
+}
+
+
+@pytest.mark.parametrize("option", sorted(BAD_ESTIMATOR_VALUES))
+def test_estimator_messages_are_put_in_the_flags_terms(option):
+    assert set(BAD_ESTIMATOR_VALUES) == set(train_module.ESTIMATOR_PARAMETERS)
+    parameter = train_module.ESTIMATOR_PARAMETERS[option]
+    flag = "--" + option.replace("_", "-")
+    X, y = make_spirals(n_samples=20, n_classes=2, seed=0)
+    with pytest.raises(ValueError, match=parameter) as error_info:
+        MLPClassifier(**{parameter: BAD_ESTIMATOR_VALUES[option]}).fit(X, y)
+    message = train_module._in_cli_terms(str(error_info.value))
+    assert message.startswith(f"{flag} must be")
+    assert parameter not in message.replace(flag, "")
+    assert "MLPClassifier" not in message
+
+
+@pytest.mark.parametrize(
+    "checker, lenient, flag, value, parameter",
+    [
+        ("_hidden_sizes", lambda text: tuple(int(p) for p in text.split(",")), "--hidden", "0",
+         "hidden_layer_sizes"),
+        ("_positive_number", float, "--learning-rate", "-1", "learning_rate_init"),
+        ("_positive_integer", int, "--max-epochs", "0", "max_iter"),
+        ("_non_negative_number", float, "--l2", "-1", "alpha"),
+        ("_batch_size", int, "--batch-size", "0", "batch_size"),
+    ],
+    ids=["hidden", "learning-rate", "max-epochs", "l2", "batch-size"],
+)
+def test_the_estimators_rules_stop_the_command_before_training(
+    capsys, monkeypatch, checker, lenient, flag, value, parameter
+):
+    # With the command line's own check out of the way, the estimators' rule
+    # still stops it before any data is read, naming the flag.
+    monkeypatch.setattr(train_module, checker, lenient)
+    error = usage_error([flag, value, "--no-plot"], capsys)
+    assert f"error: {flag} must be" in error
+    assert parameter not in error.replace(flag, "")
+
+
+# The note that replaces the estimators' ConvergenceWarning.
+def convergence_note(max_epochs, solver):
+    unit = "L-BFGS iterations" if solver == "lbfgs" else "epochs"
+    return (f"note: training stopped at --max-epochs {max_epochs} ({unit}) before converging; "
+            f"raise --max-epochs to train longer")
+
+
+@pytest.mark.parametrize("solver", ["lbfgs", "adam", "sgd"])
+@pytest.mark.parametrize("quiet", [False, True], ids=["", "quiet"])
+def test_stopping_at_max_epochs_is_one_note_in_the_flags_terms(capsys, solver, quiet):
+    argv = ["--hidden", "10", "--max-epochs", "5", "--no-plot", "--solver", solver]
+    assert train_module.main(argv + (["--quiet"] if quiet else [])) == 0
+    captured = capsys.readouterr()
+    assert captured.err.splitlines() == [convergence_note(5, solver)]
+    assert "Trained for 5 " in captured.out
+
+
+def test_a_run_from_the_shell_prints_the_note_without_a_source_line(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "fastnn.train", "--quiet", "--no-plot", "--hidden", "10",
+         "--max-epochs", "7"],
+        capture_output=True, text=True, cwd=tmp_path, timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    # Not "<frozen runpy>:88: ConvergenceWarning: ... (max_iter=7)."
+    assert result.stderr == convergence_note(7, "lbfgs") + "\n"
+
+
+def test_warnings_lines_turn_other_warnings_into_one_line_each():
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for _ in range(2):  # repeated, as a warning raised in a loop is
+            warnings.warn("lbfgs failed to converge after 3 iteration(s) (status=2):\n"
+                          "ABNORMAL_TERMINATION_IN_LNSRCH\n", train_module.ConvergenceWarning)
+        warnings.warn("overflow in exp\n(max_iter=9)", RuntimeWarning)
+    classifier = MLPClassifier(max_iter=1000)
+    classifier.n_iter_ = 3  # stopped well before --max-epochs
+    assert train_module._warning_lines(caught, classifier, 1000) == [
+        "note: training stopped before converging: lbfgs failed to converge after 3 iteration(s) "
+        "(status=2): ABNORMAL_TERMINATION_IN_LNSRCH",
+        "warning: overflow in exp (--max-epochs 9)",
+    ]
+
+
+@pytest.mark.parametrize("case", ["missing-directory", "directory", "parent-is-a-file", "format"])
+def test_the_plot_path_is_checked_before_training(tmp_path, capsys, case):
+    (tmp_path / "notes.txt").write_text("not a directory")
+    path, message = {
+        "missing-directory": (tmp_path / "out" / "xor.png",
+                              f"argument --plot: the directory {str(tmp_path / 'out')!r} of "
+                              f"{str(tmp_path / 'out' / 'xor.png')!r} does not exist: create it first"),
+        "directory": (tmp_path, f"argument --plot: {str(tmp_path)!r} is a directory; give a file path"),
+        "parent-is-a-file": (tmp_path / "notes.txt" / "xor.png",
+                             f"the directory {str(tmp_path / 'notes.txt')!r} of "
+                             f"{str(tmp_path / 'notes.txt' / 'xor.png')!r} is not a directory"),
+        "format": (tmp_path / "xor.xyz", "argument --plot: matplotlib cannot write .xyz files; use .png"),
+    }[case]
+    if case == "format":
+        pytest.importorskip("matplotlib")
+    assert message in usage_error(FAST + ["--plot", str(path)], capsys)
+
+
+def test_without_plot_a_run_never_overwrites_an_earlier_runs_plot(tmp_path, capsys, monkeypatch):
+    pytest.importorskip("matplotlib")
+    monkeypatch.chdir(tmp_path)
+    earlier = b"an earlier run's plot"
+    (tmp_path / "fastnn_train.png").write_bytes(earlier)
+    for expected in ("fastnn_train-2.png", "fastnn_train-3.png"):
+        assert train_module.main(FAST + ["--quiet"]) == 0
+        assert capsys.readouterr().out.splitlines()[-1] == f"Saved {expected}"
+        assert (tmp_path / expected).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (tmp_path / "fastnn_train.png").read_bytes() == earlier
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "fastnn_train-2.png", "fastnn_train-3.png", "fastnn_train.png"]
+
+
+def test_without_plot_the_first_run_writes_the_default_name(tmp_path, capsys, monkeypatch):
+    pytest.importorskip("matplotlib")
+    monkeypatch.chdir(tmp_path)
+    assert train_module.main(FAST + ["--quiet"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == f"Saved {train_module.DEFAULT_PLOT}"
+    assert [p.name for p in tmp_path.iterdir()] == [train_module.DEFAULT_PLOT]
+
+
+@pytest.mark.parametrize("given, written", [("run.png", "run.png"), ("run", "run.png")],
+                         ids=["png", "no-extension"])
+def test_an_explicit_plot_path_is_replaced_and_says_so(tmp_path, capsys, given, written):
+    pytest.importorskip("matplotlib")
+    (tmp_path / written).write_bytes(b"the previous plot")
+    assert train_module.main(FAST + ["--quiet", "--plot", str(tmp_path / given)]) == 0
+    last = capsys.readouterr().out.splitlines()[-1]
+    assert last == f"Saved {tmp_path / written} (replacing the previous file)"
+    assert (tmp_path / written).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert [p.name for p in tmp_path.iterdir()] == [written]
+
+
+def test_help_documents_where_the_plot_goes(capsys):
+    with pytest.raises(SystemExit):
+        train_module.main(["--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "PATH is replaced if it exists" in text
+    assert ("(default: fastnn_train.png in the current directory, or fastnn_train-2.png, -3, ... "
+            "if it exists: a run never replaces an earlier run's plot)") in text
+    assert "--data FILE, --file FILE the data file, as an option" in text
+    assert "friedman1 a regression (default: spirals)" in text
+
+
+@pytest.mark.parametrize(
+    "data, argv, expected",
+    [
+        ("csv-header", [], ("x1", "x2")),
+        ("csv-header-label-first", ["--label-column", "0"], ("width", "height")),
+        ("csv-no-header", ["--label-column", "0"], ("column 1", "column 2")),
+        ("npz", [], ("feature 0", "feature 1")),
+        ("spirals", [], ("feature 0", "feature 1")),
+    ],
+    ids=["csv-header", "csv-header-label-first", "csv-no-header", "npz", "spirals"],
+)
+def test_decision_boundary_axes_are_named_after_the_features(tmp_path, capsys, monkeypatch, data, argv, expected):
+    pytest.importorskip("matplotlib")
+    if data == "csv-header":
+        argv = [spirals_csv(tmp_path)] + argv
+    elif data.startswith("csv-"):
+        X, y = make_spirals(n_samples=200, n_classes=2, noise=0.1, seed=2)
+        header = [["arm", "width", "height"]] if data == "csv-header-label-first" else []
+        argv = [write_csv(tmp_path / "data.csv", header + [[c, a, b] for (a, b), c in zip(X, y)])] + argv
+    elif data == "npz":
+        X, y = make_spirals(n_samples=200, n_classes=2, noise=0.1, seed=2)
+        np.savez(tmp_path / "data.npz", X=X, y=y)
+        argv = [str(tmp_path / "data.npz")] + argv
+    labels = []
+    draw = train_module.plot_figure
+
+    def recording_plot_figure(*args, **kwargs):
+        figure = draw(*args, **kwargs)
+        labels.append((figure.axes[1].get_xlabel(), figure.axes[1].get_ylabel()))
+        return figure
+
+    monkeypatch.setattr(train_module, "plot_figure", recording_plot_figure)
+    assert train_module.main(argv + FAST + ["--quiet", "--plot", str(tmp_path / "run.png")]) == 0
+    assert labels == [expected]
+
+
+def test_load_data_and_plot_figure_keep_their_signatures_and_check_feature_names(tmp_path):
+    pytest.importorskip("matplotlib")
+    path = spirals_csv(tmp_path)
+    X, y, name = train_module.load_data(path)  # still three values
+    assert X.shape == (200, 2) and name == "data.csv"
+    classifier = MLPClassifier((5,), solver="lbfgs", max_iter=500, random_state=0).fit(X, y)
+    with pytest.raises(ValueError, match=r"feature_names must hold one name per feature, 2, got 3"):
+        train_module.plot_figure(classifier, X, y, X, y, feature_names=["a", "b", "c"])
+    with pytest.raises(ValueError, match=r"feature_names must hold one name per feature, 2, got 1"):
+        train_module.train(X, y, quiet=True, feature_names=["a"])
 
 
 # --------------------------------------------------------------------------

@@ -65,6 +65,10 @@ class BuildExt(build_ext):
         import numpy
 
         self.include_dirs.append(numpy.get_include())
+        # The three variants compile independently: build them side by side
+        # (build_ext's own thread pool) unless --parallel/-j says otherwise.
+        if not self.parallel:
+            self.parallel = min(len(self.extensions), os.cpu_count() or 1)
 
     def build_extensions(self):
         is_msvc = self.compiler.compiler_type == "msvc"

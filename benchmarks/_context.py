@@ -4,6 +4,10 @@ A section is a function ``run(ctx)`` (see ``benchmarks/sections/``).  It times
 through ``ctx.time``, stores each timing with ``ctx.record`` (one JSON record
 per case and implementation) and its summary in ``ctx.sections[name]``, which
 the performance goals (``_targets.py``) and the chart read after the run.
+``ctx.time`` also asks ``ctx.load`` (``_machine.CpuMonitor``) how busy the
+machine was during each timing; the tables mark the figures measured under
+load (``_report.time_cell``), and timings made without ``ctx.time`` can be
+watched with ``ctx.watch_load()``.
 """
 
 import contextlib
@@ -13,6 +17,7 @@ import tracemalloc
 
 import numpy as np
 
+from _machine import MIN_WINDOW_S, CpuMonitor, Load
 from _peers import import_scipy_special, import_torch
 from _timer import measure
 
@@ -84,6 +89,7 @@ class Context:
         self.records = []  # one dict per timed (case, implementation)
         self.sections = {}  # per-section summaries, for the targets and JSON
         self.rng = np.random.default_rng(12345)
+        self.load = CpuMonitor()  # how busy the machine is; tests put a fake one here
 
     def set_threads(self, n):
         """Give fastnn and PyTorch the same number of threads."""
@@ -92,10 +98,22 @@ class Context:
             self.torch.set_num_threads(n)
 
     def time(self, fn, **kwargs):
-        """:func:`_timer.measure` with the run's budget and repeats."""
+        """:func:`_timer.measure` with the run's budget and repeats, and the machine's load meanwhile."""
         kwargs.setdefault("budget_s", self.budget)
         kwargs.setdefault("min_repeats", 3 if self.args.quick else 5)
-        return measure(fn, **kwargs)
+        with self.watch_load() as load:
+            timing = measure(fn, **kwargs)
+        timing.others_cpu_share, timing.busy = load.share, load.busy
+        return timing
+
+    @contextlib.contextmanager
+    def watch_load(self):
+        """Yield a :class:`_machine.Load` that holds, once the block ends, how busy the machine was."""
+        load = Load()
+        start = self.load.snapshot()
+        yield load
+        measured = self.load.load(since=start, min_window=MIN_WINDOW_S)
+        load.share, load.window_s = measured.share, measured.window_s
 
     def record(self, section, impl, timing, **fields):
         """Keep one timing for the JSON, labelled by its section, implementation and case."""
@@ -103,10 +121,15 @@ class Context:
         self.records.append(entry)
         return entry
 
-    def find(self, section, impl, **fields):
-        """Median of the record matching every field, or None."""
+    def find_record(self, section, impl, **fields):
+        """The first record matching every field, or None."""
         for entry in self.records:
             if entry["section"] == section and entry["impl"] == impl:
                 if all(entry.get(k) == v for k, v in fields.items()):
-                    return entry["median"]
+                    return entry
         return None
+
+    def find(self, section, impl, **fields):
+        """Median of the record matching every field, or None."""
+        entry = self.find_record(section, impl, **fields)
+        return None if entry is None else entry["median"]

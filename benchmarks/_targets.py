@@ -16,6 +16,7 @@ float32 exp's accuracy).
 
 from _cases import shapes_for, shape_label
 from _peers import KERNELS
+from _report import format_ratio
 
 TORCH_SPEEDUP = 1.25  # every kernel, every shape, dtype and thread count
 COPY_LIMIT = {1: 2.0, 2: 1.3}  # float32 softmax/log_softmax(out=) time / np.copyto time, by threads
@@ -66,7 +67,7 @@ def _torch_goals(ctx, have_kernels):
         if worst is None:
             goals.append((label, "-", "n/a (not measured)"))
         else:
-            goals.append((label, f"worst {worst[0]:.2f}x ({worst[1]})", _verdict(worst[0] >= TORCH_SPEEDUP)))
+            goals.append((label, f"worst {format_ratio(worst[0])} ({worst[1]})", _verdict(worst[0] >= TORCH_SPEEDUP)))
     return goals
 
 
@@ -86,7 +87,7 @@ def _copy_goals(ctx):
                 continue
             ratios = [(r[f"{kernel}(out=)"]["median"] / r["np.copyto"]["median"], r["shape"]) for r in rows]
             worst = max(ratios)
-            goals.append((label, f"worst {worst[0]:.2f}x ({worst[1]})", _verdict(worst[0] <= limit)))
+            goals.append((label, f"worst {format_ratio(worst[0])} ({worst[1]})", _verdict(worst[0] <= limit)))
     return goals
 
 
@@ -107,7 +108,7 @@ def _xent_goal(ctx, have_kernels):
             worst = (ratio, _case(entry))
     if worst is None:
         return label, "-", "n/a (needs softmax and softmax_cross_entropy in the kernels section)"
-    return label, f"worst {worst[0]:.2f}x ({worst[1]})", _verdict(worst[0] <= XENT_OVER_SOFTMAX)
+    return label, f"worst {format_ratio(worst[0])} ({worst[1]})", _verdict(worst[0] <= XENT_OVER_SOFTMAX)
 
 
 def _short_row_goal(ctx):
@@ -116,7 +117,7 @@ def _short_row_goal(ctx):
     if not bandwidth:
         return label, "-", "n/a (bandwidth section not run)"
     worst = max(bandwidth["short_rows"], key=lambda r: r["out_over_exp"])
-    return label, f"worst {worst['out_over_exp']:.2f}x ({_case(worst)})", _verdict(
+    return label, f"worst {format_ratio(worst['out_over_exp'])} ({_case(worst)})", _verdict(
         worst["out_over_exp"] <= SHORT_ROW_OVER_EXP
     )
 
@@ -128,7 +129,7 @@ def _threads_goal(ctx):
     if not measured:
         return label, "-", "n/a (needs the kernels and threads sections, --threads 1,2)"
     worst = min(measured, key=lambda r: r["fastnn"])
-    return (label, f"worst {worst['fastnn']:.2f}x ({worst['kernel']} {worst['shape']} {worst['dtype']})",
+    return (label, f"worst {format_ratio(worst['fastnn'])} ({worst['kernel']} {worst['shape']} {worst['dtype']})",
             _verdict(worst["fastnn"] >= TWO_THREAD_SPEEDUP))
 
 
@@ -141,8 +142,8 @@ def _contention_goal(ctx):
     worst = max(rows, key=lambda r: r["loaded2_over_quiet1"])
     return (
         label,
-        f"worst {worst['loaded2_over_quiet1']:.2f}x ({worst['kernel']} {contention['shape']}; loaded 2-thread "
-        f"p95 {worst['loaded_2']['p95'] / worst['quiet_1']['median']:.2f}x the quiet 1-thread median)",
+        f"worst {format_ratio(worst['loaded2_over_quiet1'])} ({worst['kernel']} {contention['shape']}; loaded 2-thread "
+        f"p95 {format_ratio(worst['loaded_2']['p95'] / worst['quiet_1']['median'])} the quiet 1-thread median)",
         _verdict(worst["loaded2_over_quiet1"] <= LOADED_OVER_QUIET),
     )
 
@@ -156,7 +157,7 @@ def _fit_goal(ctx):
     worst = min(fit["rows"], key=lambda r: r["sklearn"] / r["fastnn"])
     return (
         label,
-        f"worst {worst['sklearn'] / worst['fastnn']:.2f}x ({worst['data']} {worst['activation']} "
+        f"worst {format_ratio(worst['sklearn'] / worst['fastnn'])} ({worst['data']} {worst['activation']} "
         f"{worst['dtype']} {worst['threads']} thr)",
         _verdict(worst["sklearn"] / worst["fastnn"] >= FIT_SPEEDUP),
     )
@@ -188,7 +189,7 @@ def _regressor_fit_goal(ctx):
     gap = abs(widest["r2_fastnn"] - widest["r2_sklearn"])
     return (
         label,
-        f"worst {speedup:.2f}x ({_row_case(slowest)}); largest R² gap {gap:.4f} ({_row_case(widest)})",
+        f"worst {format_ratio(speedup)} ({_row_case(slowest)}); largest R² gap {gap:.4f} ({_row_case(widest)})",
         _verdict(speedup >= REGRESSOR_FIT_SPEEDUP and gap <= REGRESSOR_R2_GAP),
     )
 
@@ -202,7 +203,7 @@ def _floor_goal(ctx):
     if not rows:
         return label, "-", f"n/a (needs the full-size {FLOOR_GOAL_DATA} rows; --quick runs smaller data)"
     worst = max(rows, key=lambda r: r["fastnn_over_floor"])
-    return (label, f"worst {worst['fastnn_over_floor']:.2f}x ({_row_case(worst)})",
+    return (label, f"worst {format_ratio(worst['fastnn_over_floor'])} ({_row_case(worst)})",
             _verdict(worst["fastnn_over_floor"] <= FIT_OVER_FLOOR))
 
 

@@ -25,11 +25,18 @@ import math
 import statistics
 import time
 from dataclasses import asdict, dataclass
+from typing import Optional
 
 
 @dataclass
 class Timing:
-    """Per-call times in seconds, from ``repeats`` batches of ``number`` calls."""
+    """Per-call times in seconds, from ``repeats`` batches of ``number`` calls.
+
+    ``others_cpu_share`` and ``busy`` say how busy the machine was while the
+    batches ran.  The timer does not watch the machine: ``Context.time``
+    fills them in (``_machine.CpuMonitor``), and they stay None and False
+    for a bare :func:`measure`.
+    """
 
     median: float
     minimum: float
@@ -38,6 +45,8 @@ class Timing:
     p95: float
     repeats: int
     number: int
+    others_cpu_share: Optional[float] = None
+    busy: bool = False
 
     def as_dict(self):
         return asdict(self)

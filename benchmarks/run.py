@@ -6,6 +6,7 @@ Usage::
     python benchmarks/run.py --quick    # about a minute, fewer repeats
     python benchmarks/run.py --list     # every section, and which run by default
     python benchmarks/run.py --sections kernels,threads
+    python benchmarks/run.py --goals    # end with fastnn's performance goals, PASS or MISS
     python benchmarks/run.py --help     # every option
 
 Only NumPy is required.  PyTorch, SciPy and matplotlib are used when they are
@@ -15,16 +16,19 @@ importable; install the CPU build of PyTorch as described in
 Each section is one module of ``benchmarks/sections/`` with a ``run(ctx)``
 function (``_context.Context``), listed in ``SECTIONS`` below.  This runner
 only parses the options, prints the machine (``_machine.py``), runs the
-chosen sections in the order of ``SECTIONS``, and ends with fastnn's
-performance goals checked against this run's figures (``_targets.py``).
-Everything is also written as JSON (``_report.py``) and a PNG chart when
-matplotlib is installed (``_chart.py``) to ``benchmarks/results/`` unless
-``--json``/``--plot``/``--no-save`` say otherwise.
+chosen sections in the order of ``SECTIONS``, and ends with a summary of
+the large cases (``_report.print_summary``) and, with ``--goals``, with
+fastnn's performance goals checked against this run's figures
+(``_targets.py``).  Everything is also written as JSON (``_report.py``; the
+goals' verdicts always) and a PNG chart when matplotlib is installed
+(``_chart.py``) to ``benchmarks/results/`` unless ``--json``/``--plot``/
+``--no-save`` say otherwise.
 
 Every time is the median over repeated batches of calls (``_timer.py``);
 "vs" columns are peer time / fastnn time, so 10x means fastnn is ten times
 faster; GB/s is the least number of bytes the kernel must read and write,
-divided by fastnn's median time.
+divided by fastnn's median time.  A figure marked ``*`` was measured while
+other processes used more than a tenth of the CPUs (``_machine.py``).
 """
 
 import argparse
@@ -58,6 +62,9 @@ SECTIONS = {
     "linear_xent": WHEN_NAMED,  # gigabytes of logits for the unfused peers
 }
 DEFAULT_SECTIONS = [name for name, when in SECTIONS.items() if when == DEFAULT]
+# Sections whose tables do not mark the figures measured under load: the
+# runner says, under each, how busy the machine was during the whole section.
+UNMARKED = {"dask_fit", "linear_xent"}
 
 
 def load_section(name):
@@ -100,6 +107,9 @@ def parse_args(argv=None):
                         help="seconds of repeats per implementation and case (default 0.2, 0.05 with --quick; "
                         "0 for a smoke run of the minimum repeats)")
     parser.add_argument("--no-torch", action="store_true", help="do not compare against PyTorch even if installed")
+    parser.add_argument("--goals", action="store_true",
+                        help="end with fastnn's performance goals, each PASS or MISS against this run's figures "
+                        "(for those who tune fastnn; a MISS is not an error)")
     parser.add_argument("--exp-sweep", action="store_true",
                         help="also sweep float32 exp over all 2^32 inputs (every 64th with --quick)")
     parser.add_argument("--json", metavar="PATH", help="where to write results (default: benchmarks/results/)")
@@ -125,24 +135,25 @@ def main(argv=None):
         return
     from _chart import write_plot
     from _context import Context
-    from _machine import CpuMonitor, machine_info, print_machine, warn_if_busy
-    from _report import heading, print_targets, write_json
+    from _machine import BUSY_SHARE, machine_info, print_machine, sample_load
+    from _report import BUSY_MARK, heading, print_summary, print_targets, write_json
     from _targets import evaluate
 
     ctx = Context(args)
     started = datetime.datetime.now()
     info = machine_info(ctx)
+    info["load_sample_s"] = 0.5
+    info["load_before_run"] = sample_load(info["load_sample_s"])
     print_machine(info)
-    warn_if_busy()
-    monitor = CpuMonitor()
     others_by_section = {}
     for name in SECTIONS:
         if name in args.sections:
-            before = monitor.snapshot()
+            before = ctx.load.snapshot()
             load_section(name).run(ctx)
-            others_by_section[name] = monitor.others_share(before)
-            if others_by_section[name] is not None and others_by_section[name] > 0.05:
-                print(f"  NOTE: other processes used {others_by_section[name]:.0%} of the CPUs during this section")
+            share = ctx.load.load(since=before).share
+            others_by_section[name] = share
+            if name in UNMARKED and share is not None and share > BUSY_SHARE:
+                print(f"  {BUSY_MARK} this section was measured while other processes used {share:.0%} of the CPUs")
     exp_result = None
     if args.exp_sweep:
         import exp_accuracy
@@ -150,17 +161,17 @@ def main(argv=None):
         heading("float32 exp accuracy sweep (benchmarks/exp_accuracy.py)")
         exp_result = exp_accuracy.sweep(stride=64 if args.quick else 1, verbose=True)
         exp_accuracy.print_report(exp_result)
+    # Always evaluated, for the JSON; printed only on request.
     targets = evaluate(ctx, exp_result)
-    print_targets(targets)
+    print_summary(ctx)
+    if args.goals:
+        print_targets(targets)
     elapsed = (datetime.datetime.now() - started).total_seconds()
-    others = monitor.others_share()
+    others = ctx.load.others_share()
     others_by_section["whole run"] = others
-    print(f"\nfinished in {elapsed:.0f} s", end="")
-    if others is not None:
-        print(f"; other processes used {others:.0%} of the CPUs meanwhile"
-              + (" (figures are not those of an idle machine)" if others > 0.05 else ""))
-    else:
-        print()
+    print(f"\nfinished in {elapsed:.0f} s; {closing_load_text(others, ctx.records)}")
+    if not args.goals:
+        print("fastnn's performance goals, checked against these figures: run with --goals")
     ctx.sections["cpu_used_by_other_processes"] = others_by_section
 
     stamp = started.strftime("%Y%m%d-%H%M%S")
@@ -172,8 +183,25 @@ def main(argv=None):
         print(f"results written to {json_path}")
     if plot_path:
         os.makedirs(os.path.dirname(os.path.abspath(plot_path)), exist_ok=True)
-        if write_plot(ctx, plot_path):
+        if write_plot(ctx, plot_path, machine=info):
             print(f"chart written to {plot_path}")
+
+
+def closing_load_text(others, records):
+    """The run's last word on the load: the whole run's share, and how many timings were marked."""
+    from _machine import BUSY_SHARE
+    from _report import BUSY_MARK
+
+    if others is None:
+        return "the load of the machine could not be measured (no /proc/stat)"
+    watched = [r for r in records if "busy" in r]
+    marked = sum(bool(r["busy"]) for r in watched)
+    text = f"other processes used {others:.0%} of the CPUs over the run"
+    if marked:
+        return text + f"; {marked} of {len(watched)} timings were measured under load (marked {BUSY_MARK})"
+    if others > BUSY_SHARE:
+        return text + " (figures are not those of an idle machine)"
+    return text + ", an idle machine"
 
 
 if __name__ == "__main__":

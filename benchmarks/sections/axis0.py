@@ -12,8 +12,7 @@ import numpy as np
 from _cases import DTYPES, dtype_name, shape_label
 from _context import numpy_peak
 from _peers import KERNELS, agree
-from _report import heading, ratio_label
-from _timer import format_seconds
+from _report import heading, print_load_legend, ratio_label, time_cell
 
 
 def run(ctx):
@@ -25,10 +24,10 @@ def run(ctx):
         "itself: a transposed copy of the input would show up as its size.",
     )
     print(
-        f"{'dtype':>7} {'thr':>3} {'axis -1':>9} {'axis 0':>9} {'0/-1':>6} {'numpy ax0':>10} {'vs':>6} "
-        f"{'torch dim0':>10} {'vs':>6} {'extra MB':>9}"
+        f"{'dtype':>7} {'thr':>3} {'axis -1 ':>9} {'axis 0 ':>9} {'0/-1 ':>6} {'numpy ax0 ':>10} {'vs ':>6} "
+        f"{'torch dim0 ':>10} {'vs ':>6} {'extra MB':>9}"
     )
-    summary = []
+    summary, timings = [], []
     for dtype in DTYPES:
         x = ctx.rng.standard_normal(shape).astype(dtype)
         fns = {
@@ -45,11 +44,12 @@ def run(ctx):
         extra = numpy_peak(lambda: ctx.fastnn.softmax(x, axis=0))[0] - x.nbytes
         for threads in ctx.threads:
             ctx.set_threads(threads)
-            medians = {}
+            medians, timed = {}, {}
             for impl, fn in fns.items():
                 timing = ctx.time(fn)
-                medians[impl] = timing.median
+                medians[impl], timed[impl] = timing.median, timing
                 ctx.record("axis0", impl, timing, shape=shape_label(shape), dtype=dtype_name(dtype), threads=threads)
+            timings += timed.values()
             last, first = medians["fastnn axis=-1"], medians["fastnn axis=0"]
             row = {
                 "dtype": dtype_name(dtype),
@@ -62,13 +62,15 @@ def run(ctx):
                 "agrees": agrees,
             }
             summary.append(row)
+            axis0, torch = timed["fastnn axis=0"], timed.get("torch dim=0")
             print(
-                f"{dtype_name(dtype):>7} {threads:>3} {format_seconds(last):>9} {format_seconds(first):>9} "
-                f"{first / last:>6.2f} {format_seconds(medians['numpy axis=0']):>10} "
-                f"{ratio_label(medians['numpy axis=0'], first):>6} "
-                f"{format_seconds(medians.get('torch dim=0')):>10} {ratio_label(medians.get('torch dim=0'), first):>6} "
+                f"{dtype_name(dtype):>7} {threads:>3} {time_cell(timed['fastnn axis=-1']):>9} {time_cell(axis0):>9} "
+                f"{ratio_label(axis0, timed['fastnn axis=-1']):>6} {time_cell(timed['numpy axis=0']):>10} "
+                f"{ratio_label(timed['numpy axis=0'], axis0):>6} "
+                f"{time_cell(torch):>10} {ratio_label(torch, axis0):>6} "
                 f"{extra / 1e6:>9.1f}" + ("" if agrees else "  WARNING: axis-0 result differs from NumPy"),
                 flush=True,
             )
+    print_load_legend(timings)
     ctx.set_threads(ctx.max_threads)
     ctx.sections["axis0"] = summary

@@ -13,8 +13,7 @@ the same conditions.
 import numpy as np
 
 from _cases import DTYPES, dtype_name, shape_label
-from _report import heading
-from _timer import format_seconds
+from _report import cell, heading, is_busy, print_load_legend, ratio_label, time_cell
 
 # Float32 long rows: 16 MB (fits the last-level cache of many CPUs), 13 MB in
 # long rows, and 66 MB (does not fit).
@@ -30,8 +29,9 @@ def _long_rows(ctx):
         "np.copyto does, and is the figure the goals use; the plain calls also allocate their result. "
         "fraction = copy time / kernel time (its share of the copy's bandwidth); x copy = its reciprocal.",
     )
-    print(f"{'shape':>11} {'MB':>6} {'thr':>3} {'impl':>19} {'time':>9} {'GB/s':>7} {'fraction':>9} {'x copy':>7}")
-    summary = []
+    print(f"{'shape':>11} {'MB':>6} {'thr':>3} {'impl':>19} {'time ':>9} {'GB/s ':>7} {'fraction ':>9} "
+          f"{'x copy ':>7}")
+    summary, timings = [], []
     for shape in LONG_SHAPES:
         x = ctx.rng.standard_normal(shape).astype(np.float32)
         dst = np.empty_like(x)
@@ -50,23 +50,25 @@ def _long_rows(ctx):
         nbytes = 2 * x.nbytes
         for threads in ctx.threads:
             ctx.set_threads(threads)
-            copy_time = None
+            copy = None
             row = {"shape": shape_label(shape), "threads": threads, "bytes": nbytes}
             for impl, fn in impls.items():
                 timing = ctx.time(fn)
                 ctx.record("bandwidth", impl, timing, shape=shape_label(shape), dtype="float32", threads=threads,
                            bytes=nbytes)
-                if copy_time is None:
-                    copy_time = timing.median
-                fraction = copy_time / timing.median
-                row[impl] = {"median": timing.median, "gbps": nbytes / timing.median / 1e9, "fraction": fraction}
+                timings.append(timing)
+                copy = copy or timing  # np.copyto comes first
+                fraction = copy.median / timing.median
+                row[impl] = {"median": timing.median, "gbps": nbytes / timing.median / 1e9, "fraction": fraction,
+                             "busy": timing.busy}
                 print(
                     f"{shape_label(shape):>11} {x.nbytes / 1e6:>6.0f} {threads:>3} {impl:>19} "
-                    f"{format_seconds(timing.median):>9} {nbytes / timing.median / 1e9:>7.1f} {fraction:>9.2f} "
-                    f"{1 / fraction:>6.2f}x",
+                    f"{time_cell(timing):>9} {cell(f'{nbytes / timing.median / 1e9:.1f}', timing.busy):>7} "
+                    f"{cell(f'{fraction:.2f}', is_busy(copy, timing)):>9} {ratio_label(timing, copy):>7}",
                     flush=True,
                 )
             summary.append(row)
+    print_load_legend(timings)
     return summary
 
 
@@ -76,9 +78,9 @@ def _short_rows(ctx):
         "x exp = the call's time over np.exp(x, out=)'s: how much the maximum, the sum and the division "
         "cost on top of the exponentials, argument checking included.",
     )
-    print(f"{'shape':>11} {'dtype':>7} {'thr':>3} {'np.exp(out=)':>12} {'softmax(out=)':>13} {'x exp':>6} "
-          f"{'softmax':>9} {'x exp':>6}")
-    summary = []
+    print(f"{'shape':>11} {'dtype':>7} {'thr':>3} {'np.exp(out=) ':>13} {'softmax(out=) ':>14} {'x exp ':>6} "
+          f"{'softmax ':>9} {'x exp ':>6}")
+    summary, timings = [], []
     for shape in SHORT_SHAPES:
         for dtype in DTYPES:
             x = (3 * ctx.rng.standard_normal(shape)).astype(dtype)
@@ -90,12 +92,13 @@ def _short_rows(ctx):
             }
             for threads in ctx.threads:
                 ctx.set_threads(threads)
-                medians = {}
+                medians, timed = {}, {}
                 for impl, fn in impls.items():
                     timing = ctx.time(fn)
                     ctx.record("bandwidth", impl, timing, shape=shape_label(shape), dtype=dtype_name(dtype),
                                threads=threads, bytes=2 * x.nbytes)
-                    medians[impl] = timing.median
+                    medians[impl], timed[impl] = timing.median, timing
+                timings += timed.values()
                 exp_time = medians["np.exp(out=)"]
                 summary.append({
                     "shape": shape_label(shape),
@@ -104,13 +107,16 @@ def _short_rows(ctx):
                     **medians,
                     "out_over_exp": medians["softmax(out=)"] / exp_time,
                     "alloc_over_exp": medians["softmax"] / exp_time,
+                    "busy": is_busy(*timed.values()),
                 })
+                exp = timed["np.exp(out=)"]
                 print(
-                    f"{shape_label(shape):>11} {dtype_name(dtype):>7} {threads:>3} {format_seconds(exp_time):>12} "
-                    f"{format_seconds(medians['softmax(out=)']):>13} {medians['softmax(out=)'] / exp_time:>5.2f}x "
-                    f"{format_seconds(medians['softmax']):>9} {medians['softmax'] / exp_time:>5.2f}x",
+                    f"{shape_label(shape):>11} {dtype_name(dtype):>7} {threads:>3} {time_cell(exp):>13} "
+                    f"{time_cell(timed['softmax(out=)']):>14} {ratio_label(timed['softmax(out=)'], exp):>6} "
+                    f"{time_cell(timed['softmax']):>9} {ratio_label(timed['softmax'], exp):>6}",
                     flush=True,
                 )
+    print_load_legend(timings)
     return summary
 
 

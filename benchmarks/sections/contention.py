@@ -21,7 +21,7 @@ import numpy as np
 from _cases import shape_label
 from _machine import CpuMonitor
 from _peers import KERNELS
-from _report import heading
+from _report import cell, heading, print_load_legend, ratio_label
 from _timer import format_seconds
 
 SHAPE = (4096, 1000)
@@ -50,7 +50,11 @@ def _time_all(ctx, impls, load, results):
             timing = ctx.time(fn, min_repeats=MIN_REPEATS, min_batch_s=0)
             ctx.record("contention", impl, timing, kernel=kernel, shape=shape_label(SHAPE), dtype="float32",
                        threads=threads, load=load)
-            results[(kernel, impl)][f"{load}_{threads}"] = {"median": timing.median, "p95": timing.p95}
+            # The competitor is this run's child, so ctx.time counts it as the run's own
+            # work: "busy" marks only load from processes outside the run.
+            results[(kernel, impl)][f"{load}_{threads}"] = {"median": timing.median, "p95": timing.p95,
+                                                            "busy": timing.busy,
+                                                            "others_cpu_share": timing.others_cpu_share}
 
 
 def run(ctx):
@@ -71,7 +75,7 @@ def run(ctx):
     results = {key: {} for key in impls}
     _time_all(ctx, impls, "quiet", results)
 
-    monitor = CpuMonitor()
+    monitor = CpuMonitor(children_are_own=False)  # the competitor is the load this section adds
     competitor = start_competitor()
     try:
         time.sleep(0.2)  # let it start and reach its loop
@@ -85,8 +89,8 @@ def run(ctx):
     ctx.set_threads(ctx.max_threads)
 
     columns = [f"{load} {threads}" for load in ("quiet", "loaded") for threads in THREADS]
-    print(f"{'kernel':>22} {'impl':>7}" + "".join(f" {c + ' thr':>21}" for c in columns)
-          + f" {'loaded 2 / quiet 1':>19}")
+    print(f"{'kernel':>22} {'impl':>7}" + "".join(f" {c + ' thr ':>22}" for c in columns)
+          + f" {'loaded 2 / quiet 1 ':>20}")
     summary = {"shape": shape_label(SHAPE), "dtype": "float32", "competitor": COMPETITOR,
                "competitor_ran": competitor_ran, "others_share_while_loaded": competitor_share, "rows": []}
     for (name, impl), cells in results.items():
@@ -95,9 +99,11 @@ def run(ctx):
         line = f"{name:>22} {impl:>7}"
         for load in ("quiet", "loaded"):
             for threads in THREADS:
-                cell = cells[f"{load}_{threads}"]
-                line += f" {format_seconds(cell['median']) + ' / ' + format_seconds(cell['p95']):>21}"
-        print(line + f" {ratio:>18.2f}x", flush=True)
+                figure = cells[f"{load}_{threads}"]
+                text = f"{format_seconds(figure['median'])} / {format_seconds(figure['p95'])}"
+                line += f" {cell(text, figure['busy']):>22}"
+        print(line + f" {ratio_label(cells['loaded_2'], cells['quiet_1']):>20}", flush=True)
+    print_load_legend(figure for cells in results.values() for figure in cells.values())
     share = "unknown" if competitor_share is None else f"{competitor_share:.0%}"
     print(f"  other processes (the competitor included) used {share} of the CPUs during the loaded timings")
     if not competitor_ran:

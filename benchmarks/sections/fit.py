@@ -32,8 +32,7 @@ import numpy as np
 
 from _context import limit_blas
 from _gemm_floor import time_gemm_floor
-from _report import heading
-from _timer import format_seconds
+from _report import heading, print_load_legend, ratio_label, time_cell, watched
 
 from fastnn._blas_threads import training_blas_limit
 
@@ -171,31 +170,37 @@ def _torch_fit(torch, X, y, X_test, params0_layers, activation, max_iter, seed, 
 
 
 # Columns of both tables: header, width.  The score columns (acc or r2) come
-# before the floor's.
-_COLUMNS = (("data", 26), ("act", 8), ("dtype", 7), ("thr", 3), ("fastnn", 9), ("sklearn", 9),
-            ("vs sklearn", 10), ("torch", 9), ("vs torch", 8))
-_FLOOR_COLUMNS = (("floor", 9), ("x floor", 7), ("sk x floor", 10))
+# before the floor's.  A figure's column ends with its mark (_report.cell),
+# so its title ends with a space to stand over the digits.
+_COLUMNS = (("data", 26), ("act", 8), ("dtype", 7), ("thr", 3), ("fastnn ", 9), ("sklearn ", 9),
+            ("vs sklearn ", 11), ("torch ", 9), ("vs torch ", 9))
+_FLOOR_COLUMNS = (("floor ", 9), ("x floor ", 8), ("sk x floor ", 11))
+
+
+def _score_columns(score):
+    return ((f"{score} fastnn", 10), (f"{score} sklearn", 11), (f"{score} torch", 9))
 
 
 def _header(score):
-    scores = ((f"{score} fastnn", 10), (f"{score} sklearn", 11), (f"{score} torch", 9))
-    return " ".join(f"{title:>{width}}" for title, width in (*_COLUMNS, *scores, *_FLOOR_COLUMNS))
+    return " ".join(f"{title:>{width}}" for title, width in (*_COLUMNS, *_score_columns(score), *_FLOOR_COLUMNS))
 
 
 def _line(row, score):
     """One row of a table, as the header of ``_header(score)`` reads."""
-    torch_time = row.get("torch")
-    return (
-        f"{row['data']:>26} {row['activation']:>8} {row['dtype']:>7} {row['threads']:>3} "
-        f"{format_seconds(row['fastnn']):>9} {format_seconds(row['sklearn']):>9} "
-        f"{row['sklearn'] / row['fastnn']:>9.2f}x "
-        f"{format_seconds(torch_time):>9} "
-        + (f"{torch_time / row['fastnn']:>7.2f}x " if torch_time else f"{'-':>8} ")
-        + f"{row[f'{score}_fastnn']:>10.4f} {row[f'{score}_sklearn']:>11.4f} "
-        + (f"{row[f'{score}_torch']:>9.4f} " if torch_time else f"{'-':>9} ")
-        + f"{format_seconds(row['floor']):>9} {row['fastnn_over_floor']:>6.2f}x "
-        f"{row['sklearn_over_floor']:>9.2f}x"
-    )
+    busy = row.get("busy", False)  # the fits of a row are timed together
+    fast = {"median": row["fastnn"], "busy": busy}
+    sklearn = {"median": row["sklearn"], "busy": busy}
+    torch = {"median": row["torch"], "busy": busy} if row.get("torch") else None
+    floor = {"median": row["floor"], "busy": row.get("floor_busy", False)}
+    cells = [
+        row["data"], row["activation"], row["dtype"], row["threads"],
+        time_cell(fast), time_cell(sklearn), ratio_label(sklearn, fast), time_cell(torch), ratio_label(torch, fast),
+        f"{row[f'{score}_fastnn']:.4f}", f"{row[f'{score}_sklearn']:.4f}",
+        f"{row[f'{score}_torch']:.4f}" if torch else "-",
+        time_cell(floor), ratio_label(fast, floor), ratio_label(sklearn, floor),
+    ]
+    widths = [width for _, width in (*_COLUMNS, *_score_columns(score), *_FLOOR_COLUMNS)]
+    return " ".join(f"{text:>{width}}" for text, width in zip(cells, widths))
 
 
 def run(ctx):
@@ -249,7 +254,7 @@ def run(ctx):
 
 def _table(ctx, Sklearn, Fastnn, datasets, max_iter, repeats_by_size, floors, score):
     """Measure, print and return the rows of one estimator's table."""
-    rows = []
+    rows, figures = [], []
     regression = score == "r2"
     for name, X_train, y_train, X_test, y_test in datasets:
         repeats = repeats_by_size[0] if len(y_train) < 10_000 else repeats_by_size[1]
@@ -272,16 +277,20 @@ def _table(ctx, Sklearn, Fastnn, datasets, max_iter, repeats_by_size, floors, sc
                         if key not in floors:
                             # On the BLAS threads the fit itself uses: fastnn's fit
                             # runs products this small on one BLAS thread.
-                            with training_blas_limit(min(BATCH, len(Xtr)), layer_sizes):
-                                floors[key] = time_gemm_floor(Xtr, layer_sizes, BATCH, max_iter,
-                                                              repeats=repeats)
-                    floor = floors[key]
+                            with training_blas_limit(min(BATCH, len(Xtr)), layer_sizes), \
+                                    ctx.watch_load() as floor_load:
+                                floors[key] = (time_gemm_floor(Xtr, layer_sizes, BATCH, max_iter,
+                                                               repeats=repeats), floor_load)
+                    floor, floor_load = floors[key]
                     row.update(data=name, activation=activation, dtype=np.dtype(dtype).name,
                                threads=threads, estimator=Fastnn.__name__, **floor.as_dict(),
                                fastnn_over_floor=row["fastnn"] / floor.median,
-                               sklearn_over_floor=row["sklearn"] / floor.median)
+                               sklearn_over_floor=row["sklearn"] / floor.median,
+                               floor_busy=floor_load.busy, floor_others_cpu_share=floor_load.share)
                     rows.append(row)
                     print(_line(row, score), flush=True)
+                    figures += [row, watched(floor.median, floor_load)]
+    print_load_legend(figures)
     return rows
 
 
@@ -290,23 +299,24 @@ def _measure(ctx, Sklearn, Fastnn, settings, X, y, X_test, y_test, repeats, acti
     """Time both estimators (and PyTorch); return the row and the network's layer sizes."""
     times = {"fastnn": [], "sklearn": [], "torch": []}
     models = {}
-    for _ in range(repeats):
-        for label, Estimator in (("fastnn", Fastnn), ("sklearn", Sklearn)):
-            model = Estimator(**settings)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # max_iter is reached on purpose
-                start = time.perf_counter()
-                model.fit(X, y)
-                times[label].append(time.perf_counter() - start)
-            models[label] = model
-        if ctx.torch is not None:
-            layers = models["fastnn"].mlp_.unpack(
-                models["fastnn"].mlp_._draw_params(np.random.RandomState(0))
-            )
-            seconds, predicted = _torch_fit(ctx.torch, X, y, X_test, layers, activation,
-                                            max_iter, 0, dtype, regression=score == "r2")
-            times["torch"].append(seconds)
-            models["torch_predicted"] = predicted
+    with ctx.watch_load() as load:
+        for _ in range(repeats):
+            for label, Estimator in (("fastnn", Fastnn), ("sklearn", Sklearn)):
+                model = Estimator(**settings)
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")  # max_iter is reached on purpose
+                    start = time.perf_counter()
+                    model.fit(X, y)
+                    times[label].append(time.perf_counter() - start)
+                models[label] = model
+            if ctx.torch is not None:
+                layers = models["fastnn"].mlp_.unpack(
+                    models["fastnn"].mlp_._draw_params(np.random.RandomState(0))
+                )
+                seconds, predicted = _torch_fit(ctx.torch, X, y, X_test, layers, activation,
+                                                max_iter, 0, dtype, regression=score == "r2")
+                times["torch"].append(seconds)
+                models["torch_predicted"] = predicted
     row = {
         "fastnn": float(np.median(times["fastnn"])),
         "sklearn": float(np.median(times["sklearn"])),
@@ -315,6 +325,9 @@ def _measure(ctx, Sklearn, Fastnn, settings, X, y, X_test, y_test, repeats, acti
         # score() is the accuracy of a classifier and the R² of a regressor.
         f"{score}_fastnn": float(models["fastnn"].score(X_test, y_test)),
         f"{score}_sklearn": float(models["sklearn"].score(X_test, y_test)),
+        # The fits of a row are timed together: one load for all of them.
+        "busy": load.busy,
+        "others_cpu_share": load.share,
     }
     if times["torch"]:
         row["torch"] = float(np.median(times["torch"]))

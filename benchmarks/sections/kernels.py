@@ -13,8 +13,7 @@ import numpy as np
 
 from _cases import DTYPES, dtype_name, shape_label, shapes_for
 from _peers import KERNELS, agree
-from _report import heading, ratio_label
-from _timer import format_seconds
+from _report import cell, heading, is_busy, print_load_legend, ratio_label, time_cell
 
 PEERS = ["numpy", "torch", "scipy"]
 
@@ -44,7 +43,7 @@ def _copy_time(ctx, shape, dtype, threads, cache):
         timing = ctx.time(lambda: np.copyto(dst, src))
         ctx.record("kernels", "np.copyto", timing, shape=shape_label(shape), dtype=key[1], threads=threads,
                    bytes=2 * src.nbytes)
-        cache[key] = (timing.median, 2 * src.nbytes)
+        cache[key] = (timing, 2 * src.nbytes)
     return cache[key]
 
 
@@ -53,11 +52,12 @@ def run(ctx):
     for name in ctx.args.kernels or list(KERNELS):
         kernel = KERNELS[name]
         heading(f"{name}", PEER_NOTES[name] + COPY_NOTE)
-        header = f"{'shape':>11} {'dtype':>7} {'thr':>3} {'fastnn':>9}"
+        header = f"{'shape':>11} {'dtype':>7} {'thr':>3} {'fastnn ':>9}"
         for peer in PEERS:
-            header += f" {peer:>9} {'vs':>6}"
-        header += f" {'GB/s':>6} {'of copy':>7}"
+            header += f" {peer + ' ':>9} {'vs ':>6}"
+        header += f" {'GB/s ':>6} {'of copy ':>8}"
         print(header)
+        figures = []  # every timing a cell of this table shows, for the legend
         for shape in shapes_for(name):
             for dtype in DTYPES:
                 inputs = kernel.make_inputs(shape, dtype, ctx.rng)
@@ -73,11 +73,11 @@ def run(ctx):
                 nbytes = kernel.bytes_moved(inputs)
                 for threads in ctx.threads:
                     ctx.set_threads(threads)
-                    copy_time, copy_bytes = _copy_time(ctx, shape, dtype, threads, copies)
-                    medians = {}
+                    copy, copy_bytes = _copy_time(ctx, shape, dtype, threads, copies)
+                    timings = {}
                     for impl, fn in impls.items():
                         timing = ctx.time(fn)
-                        medians[impl] = timing.median
+                        timings[impl] = timing
                         ctx.record(
                             "kernels",
                             impl,
@@ -89,13 +89,16 @@ def run(ctx):
                             bytes=nbytes,
                             agrees=impl not in mismatched,
                         )
-                    fast = medians["fastnn"]
-                    of_copy = (nbytes / fast) / (copy_bytes / copy_time)
-                    line = f"{shape_label(shape):>11} {dtype_name(dtype):>7} {threads:>3} {format_seconds(fast):>9}"
+                    fast = timings["fastnn"]
+                    figures += [*timings.values(), copy]
+                    of_copy = (nbytes / fast.median) / (copy_bytes / copy.median)
+                    line = f"{shape_label(shape):>11} {dtype_name(dtype):>7} {threads:>3} {time_cell(fast):>9}"
                     for peer in PEERS:
-                        line += f" {format_seconds(medians.get(peer)):>9} {ratio_label(medians.get(peer), fast):>6}"
-                    line += f" {nbytes / fast / 1e9:>6.1f} {of_copy:>7.0%}"
+                        line += f" {time_cell(timings.get(peer)):>9} {ratio_label(timings.get(peer), fast):>6}"
+                    line += (f" {cell(f'{nbytes / fast.median / 1e9:.1f}', fast.busy):>6}"
+                             f" {cell(f'{of_copy:.0%}', is_busy(fast, copy)):>8}")
                     if mismatched:
                         line += f"  WARNING: results differ: {', '.join(mismatched)}"
                     print(line, flush=True)
+        print_load_legend(figures)
     ctx.set_threads(ctx.max_threads)

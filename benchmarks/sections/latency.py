@@ -9,7 +9,7 @@ call".  Timed for 0.5 s per implementation and case (0.1 s with ``--quick``,
 
 from _cases import DTYPES, dtype_name
 from _peers import KERNELS
-from _report import heading
+from _report import cell, column_width, heading, print_load_legend
 from _timer import measure
 
 IMPLS = ["fastnn", "numpy", "torch", "scipy"]
@@ -25,9 +25,10 @@ def run(ctx):
     )
     empty = measure(lambda: None, budget_s=budget)
     print(f"  empty call: {empty.median * 1e6:.3f} us")
-    print(f"{'kernel':>22} {'dtype':>7}" + "".join(f" {impl + ' us':>10}" for impl in IMPLS))
+    width = column_width("kernel", KERNELS)
+    print(f"{'kernel':<{width}} {'dtype':>7}" + "".join(f" {impl + ' us ':>11}" for impl in IMPLS))
     ctx.set_threads(threads)
-    summary = []
+    summary, timings = [], []
     for name, kernel in KERNELS.items():
         for dtype in DTYPES:
             inputs = kernel.make_inputs((1, 10), dtype, ctx.rng)
@@ -36,15 +37,15 @@ def run(ctx):
                 fns["torch"] = kernel.torch(ctx.torch, inputs)
             if ctx.special is not None and kernel.scipy is not None:
                 fns["scipy"] = kernel.scipy(ctx.special, inputs)
-            row = {"kernel": name, "dtype": dtype_name(dtype)}
+            row, cells = {"kernel": name, "dtype": dtype_name(dtype)}, {}
             for impl, fn in fns.items():
-                timing = measure(fn, budget_s=budget, min_repeats=20)
+                timing = ctx.time(fn, budget_s=budget, min_repeats=20)
                 ctx.record("latency", impl, timing, kernel=name, shape="1x10", dtype=row["dtype"], threads=threads)
                 row[impl] = timing.median
+                cells[impl] = cell(f"{timing.median * 1e6:.3f}", timing.busy)
+                timings.append(timing)
             summary.append(row)
-            print(
-                f"{name:>22} {row['dtype']:>7}"
-                + "".join(f" {row[impl] * 1e6:>10.3f}" if impl in row else f" {'-':>10}" for impl in IMPLS),
-                flush=True,
-            )
+            print(f"{name:<{width}} {row['dtype']:>7}" + "".join(f" {cells.get(impl, cell('-')):>11}"
+                                                                 for impl in IMPLS), flush=True)
+    print_load_legend(timings)
     ctx.sections["latency"] = {"empty_call": empty.median, "rows": summary}

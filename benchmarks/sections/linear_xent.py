@@ -212,7 +212,7 @@ def _plan_label(fastnn, d):
 
 def run(ctx):
     """The section runner called by ``benchmarks/run.py``."""
-    from _report import heading
+    from _report import format_ratio, heading
     from _timer import format_seconds
 
     fastnn = ctx.fastnn
@@ -293,7 +293,7 @@ def run(ctx):
                     fastnn_time = next((r["time"] for r in rows if r["impl"] == "fastnn"
                                         and r["classes"] == n_classes
                                         and r["threads"] == threads and "time" in r), None)
-                    ratio = f"{row['time'] / fastnn_time:.2f}x" if fastnn_time else "-"
+                    ratio = format_ratio(row["time"] / fastnn_time) if fastnn_time else "-"
                     mb = (lambda v: "-" if v is None else f"{v / 2**20:.1f}")
                     print(f"{n_classes:>7} {threads:>3} {name:<26} "
                           f"{format_seconds(row['time']):>9} {ratio:>9} "
@@ -303,8 +303,9 @@ def run(ctx):
         del data
     ctx.set_threads(ctx.max_threads)
     goals = _goals(rows)
-    for goal, verdict in goals:
-        print(f"  {verdict:<5} {goal}")
+    if getattr(ctx.args, "goals", False):  # the goals are for those who tune fastnn (run.py --goals)
+        for goal, verdict in goals:
+            print(f"  {verdict:<5} {goal}")
     ctx.sections["linear_xent"] = {**sizes, "rows": rows, "goals": goals}
 
 

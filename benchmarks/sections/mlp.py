@@ -11,8 +11,7 @@ same cores.
 import numpy as np
 
 from _cases import DTYPES, dtype_name
-from _report import heading
-from _timer import format_seconds
+from _report import heading, print_load_legend, ratio_label, time_cell, watched
 
 
 def _blas_threads():
@@ -45,8 +44,8 @@ def run(ctx):
         print("  skipped: fastnn.MLP is not available in this build")
         ctx.sections["mlp"] = {"skipped": "fastnn.MLP not importable"}
         return
-    print(f"{'dtype':>7} {'thr':>3} {'fastnn':>9} {'numpy':>9} {'vs':>6} {'fastnn loss':>12} {'numpy loss':>12}")
-    summary = []
+    print(f"{'dtype':>7} {'thr':>3} {'fastnn ':>9} {'numpy ':>9} {'vs ':>6} {'fastnn loss':>12} {'numpy loss':>12}")
+    summary, figures = [], []
     for dtype in DTYPES:
         X, y = make_data(n_samples, sizes[0], sizes[2], dtype)
         net = MLP(sizes, dtype=dtype)
@@ -65,10 +64,12 @@ def run(ctx):
             np.isclose(loss_f, loss_n, rtol=tol)
             and np.allclose(grad_f, grad_n, rtol=tol, atol=tol * np.abs(grad_n).max())
         )
-        t_numpy, times_numpy, end_numpy = time_epochs(slow, params0, X, y, batch, lr, repeats)
+        with ctx.watch_load() as load_numpy:
+            t_numpy, times_numpy, end_numpy = time_epochs(slow, params0, X, y, batch, lr, repeats)
         for threads in ctx.threads:
             ctx.set_threads(threads)
-            t_fast, times_fast, end_fast = time_epochs(fast, params0, X, y, batch, lr, repeats)
+            with ctx.watch_load() as load_fast:
+                t_fast, times_fast, end_fast = time_epochs(fast, params0, X, y, batch, lr, repeats)
             row = {
                 "dtype": dtype_name(dtype),
                 "threads": threads,
@@ -80,13 +81,19 @@ def run(ctx):
                 "fastnn_final_loss": end_fast,
                 "numpy_final_loss": end_numpy,
                 "first_batch_agrees": agrees,
+                "fastnn_busy": load_fast.busy,
+                "numpy_busy": load_numpy.busy,
+                "others_cpu_share": {"fastnn": load_fast.share, "numpy": load_numpy.share},
             }
             summary.append(row)
+            fast_figure, numpy_figure = watched(t_fast, load_fast), watched(t_numpy, load_numpy)
+            figures += [fast_figure, numpy_figure]
             print(
-                f"{row['dtype']:>7} {threads:>3} {format_seconds(t_fast):>9} {format_seconds(t_numpy):>9} "
-                f"{t_numpy / t_fast:>5.2f}x {end_fast:>12.5g} {end_numpy:>12.5g}"
+                f"{row['dtype']:>7} {threads:>3} {time_cell(fast_figure):>9} {time_cell(numpy_figure):>9} "
+                f"{ratio_label(numpy_figure, fast_figure):>6} {end_fast:>12.5g} {end_numpy:>12.5g}"
                 + ("" if agrees else "  WARNING: first-batch loss/gradient differ from the NumPy network"),
                 flush=True,
             )
+    print_load_legend(figures)
     ctx.set_threads(ctx.max_threads)
     ctx.sections["mlp"] = {"sizes": sizes, "samples": n_samples, "batch": batch, "rows": summary}

@@ -10,7 +10,7 @@ import numpy as np
 
 from _cases import shape_label
 from _peers import KERNELS
-from _report import heading
+from _report import cell, heading, print_load_legend
 
 
 def run(ctx):
@@ -23,9 +23,9 @@ def run(ctx):
     )
     ctx.set_threads(threads)
     impls = ["fastnn", "numpy"] + (["torch"] if ctx.torch is not None else []) + ["np.copyto"]
-    print(f"{'elements':>9} {'shape':>11}" + "".join(f" {impl + ' ns/el':>15}" for impl in impls)
-          + f" {'fastnn GB/s':>12}")
-    summary = []
+    print(f"{'elements':>9} {'shape':>11}" + "".join(f" {impl + ' ns/el ':>16}" for impl in impls)
+          + f" {'fastnn GB/s ':>13}")
+    summary, timings = [], []
     for exponent in range(3, top + 1):
         n = 10**exponent
         shape = (n // 1000, 1000)
@@ -38,7 +38,7 @@ def run(ctx):
             t = ctx.torch.from_numpy(x)
             fns["torch"] = lambda: ctx.torch.softmax(t, dim=-1)
         big = n >= 10**7
-        row = {"elements": n, "shape": shape_label(shape)}
+        row, timed = {"elements": n, "shape": shape_label(shape)}, {}
         line = f"{n:>9.0e} {shape_label(shape):>11}"
         for impl in impls:
             # The copy's destination exists only while the copy is timed: at
@@ -49,9 +49,14 @@ def run(ctx):
             del dst, fn
             ctx.record("scaling", impl, timing, shape=shape_label(shape), elements=n, dtype="float32", threads=threads)
             row[impl] = timing.median / n
-            line += f" {timing.median / n * 1e9:>15.3g}"
-        line += f" {2 * x.nbytes / (row['fastnn'] * n) / 1e9:>12.1f}"
+            timed[impl] = timing
+            line += f" {cell(f'{timing.median / n * 1e9:.3g}', timing.busy):>16}"
+        timings += timed.values()
+        row["busy"] = sorted(impl for impl, timing in timed.items() if timing.busy)
+        gbps = 2 * x.nbytes / timed["fastnn"].median / 1e9
+        line += f" {cell(f'{gbps:.1f}', timed['fastnn'].busy):>13}"
         print(line, flush=True)
         summary.append(row)
         del x, fns
+    print_load_legend(timings)
     ctx.sections["scaling"] = summary

@@ -14,7 +14,7 @@ import sys
 
 from _cases import DTYPES, dtype_name, large_shapes_for, shape_label
 from _peers import KERNELS
-from _report import heading
+from _report import column_width, heading, is_busy, print_load_legend, ratio_label
 
 POOL_PROBE = r"""
 import json, os, sys
@@ -65,27 +65,34 @@ def probe_thread_pool(ctx):
 def run(ctx):
     heading(
         "threads: speed-up of 2 threads over 1 on the large shapes (t1 / t2)",
-        "Taken from the kernel tables. torch shown for comparison.",
+        "Taken from the kernel tables (a speed-up is marked when either of its times is). torch shown for "
+        "comparison.",
     )
     summary = {"speedups": [], "pool": None}
     if not {1, 2} <= set(ctx.threads) or not any(r["section"] == "kernels" for r in ctx.records):
         print("  needs the kernels section run with --threads 1,2")
     else:
-        print(f"{'kernel':>22} {'shape':>11} {'dtype':>7} {'fastnn':>7} {'torch':>7}")
-        for name in ctx.args.kernels or list(KERNELS):
+        names = ctx.args.kernels or list(KERNELS)
+        kernel_w = column_width("kernel", names)
+        shape_w = column_width("shape", (shape_label(s) for name in names for s in large_shapes_for(name)))
+        print(f"{'kernel':<{kernel_w}} {'shape':>{shape_w}} {'dtype':>7} {'fastnn ':>7} {'torch ':>7}")
+        used = []
+        for name in names:
             for shape in large_shapes_for(name):
                 for dtype in DTYPES:
                     key = {"kernel": name, "shape": shape_label(shape), "dtype": dtype_name(dtype)}
-                    speedups = {}
+                    speedups, cells = {}, []
                     for impl in ("fastnn", "torch"):
-                        t1 = ctx.find("kernels", impl, threads=1, **key)
-                        t2 = ctx.find("kernels", impl, threads=2, **key)
-                        speedups[impl] = t1 / t2 if t1 and t2 else None
+                        t1 = ctx.find_record("kernels", impl, threads=1, **key)
+                        t2 = ctx.find_record("kernels", impl, threads=2, **key)
+                        speedups[impl] = t1["median"] / t2["median"] if t1 and t2 else None
+                        speedups[f"{impl}_busy"] = is_busy(t1, t2)
+                        cells.append(ratio_label(t1, t2))
+                        used += [r for r in (t1, t2) if r]
                     summary["speedups"].append({**key, **speedups})
-                    print(
-                        f"{name:>22} {key['shape']:>11} {key['dtype']:>7} "
-                        + " ".join(f"{s:>7.2f}" if s else f"{'-':>7}" for s in speedups.values())
-                    )
+                    print(f"{name:<{kernel_w}} {key['shape']:>{shape_w}} {key['dtype']:>7} "
+                          + " ".join(f"{c:>7}" for c in cells))
+        print_load_legend(used)
     pool = probe_thread_pool(ctx)
     summary["pool"] = pool
     if pool is None:

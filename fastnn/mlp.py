@@ -32,7 +32,7 @@ from __future__ import annotations
 import math
 import numbers
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any, Literal, Optional, TypeVar, Union
 
 import numpy as np
@@ -496,15 +496,22 @@ class MLP:
 
     # --- computation ----------------------------------------------------------
 
-    def _hidden_forward(self, layers, X, with_logits=True):
+    def _hidden_forward(self, layers, X, with_logits=True, masks=None):
         """Return the list of layer inputs ``[X, h1, ..., h(L-1)]`` and the
-        logits (None when not ``with_logits``)."""
+        logits (None when not ``with_logits``).
+
+        With dropout ``masks`` (one per hidden layer, or None for a layer
+        without) each input is its layer's activation times the mask, and
+        the unmasked activations, which the backward pass differentiates
+        through, are returned third (None without masks).
+        """
         activate = _FORWARD[self.activation]
         inputs = [X]
+        unmasked = [X] if masks is not None else None
         for index, (W, b) in enumerate(layers):
             layer_input = inputs[-1]
             if index == len(layers) - 1 and not with_logits:
-                return inputs, None
+                return inputs, None, unmasked
             if index == 0 and _is_sparse(layer_input):
                 # scipy.sparse computes the product; X is never densified.
                 z = np.asarray(layer_input @ W)
@@ -512,12 +519,16 @@ class MLP:
                 z = layer_input @ W
             z += b
             if index == len(layers) - 1:
-                return inputs, z
-            inputs.append(activate(z))
+                return inputs, z, unmasked
+            h = activate(z)
+            mask = None if masks is None else masks[index]
+            if unmasked is not None:
+                unmasked.append(h)
+            inputs.append(h if mask is None else h * mask)
 
     def _predict_trusted(self, params, X):
         """The output layer's predictions for checked inputs (no validation)."""
-        _, logits = self._hidden_forward(self._unpack_trusted(params), X)
+        _, logits, _ = self._hidden_forward(self._unpack_trusted(params), X)
         return self.output_layer.predict(logits)
 
     def forward(self, params: ArrayLike, X: ArrayLike) -> FloatArray:
@@ -549,7 +560,7 @@ class MLP:
         return self._predict_trusted(checked, self._check_X(X))
 
     def _loss_and_grad_trusted(self, params, X, y, sample_weight, l2, want_grad=True,
-                               loss_scale=1.0):
+                               loss_scale=1.0, masks=None):
         """Loss and flat gradient of checked inputs, without any validation.
 
         The classifier's training loop calls this once per minibatch, after
@@ -561,7 +572,7 @@ class MLP:
         non-negative float.
         """
         loss, grad, _ = self._backprop_trusted(
-            params, X, y, sample_weight, l2, want_grad, False, loss_scale
+            params, X, y, sample_weight, l2, want_grad, False, loss_scale, masks
         )
         return loss, grad
 
@@ -572,13 +583,13 @@ class MLP:
         )
 
     def _backprop_trusted(self, params, X, y, sample_weight, l2, want_param_grad, want_input_grad,
-                          loss_scale=1.0):
+                          loss_scale=1.0, masks=None):
         """Loss, flat parameter gradient and input gradient (each when wanted) of checked
         inputs.  ``loss_scale`` multiplies the reported data loss (not its gradient, nor
         the penalty): the estimators use it for scikit-learn's loss conventions."""
         layers = self._unpack_trusted(params)
         fused = self._uses_fused_output(X)
-        inputs, logits = self._hidden_forward(layers, X, with_logits=not fused)
+        inputs, logits, unmasked = self._hidden_forward(layers, X, not fused, masks)
         n_samples = X.shape[0]
         grad = np.empty(self.n_params, dtype=self.dtype) if want_param_grad else None
         grad_layers = self._unpack_trusted(grad) if want_param_grad else None
@@ -624,13 +635,20 @@ class MLP:
             # the first layer) back through the activation.
             upstream = top_input_grad if blocked_top else delta @ W.T
             if index > 0:
-                delta = backward(upstream, layer_input)
+                mask = None if masks is None else masks[index - 1]
+                if mask is None:
+                    delta = backward(upstream, layer_input)
+                else:
+                    # d(h * mask) = mask * dh: through the mask, then through the
+                    # activation at its unmasked output.
+                    upstream *= mask
+                    delta = backward(upstream, unmasked[index])
             else:
                 input_grad = upstream
         return loss, grad, input_grad
 
     def _backprop(self, params, X, y, l2, want_param_grad, want_input_grad, sample_weight=None,
-                  y_name="y"):
+                  y_name="y", dropout_masks=None):
         """Validate, then loss, flat parameter gradient and input gradient (each when wanted)."""
         l2 = _check_l2(l2)
         params = self._check_params(params)
@@ -638,9 +656,46 @@ class MLP:
         X = self._check_X(X)
         y = self._check_y(y, X.shape[0], y_name)
         sample_weight = self._check_sample_weight(sample_weight, X.shape[0])
+        masks = self._check_dropout_masks(dropout_masks, X.shape[0])
         return self._backprop_trusted(
-            params, X, y, sample_weight, l2, want_param_grad, want_input_grad
+            params, X, y, sample_weight, l2, want_param_grad, want_input_grad, masks=masks
         )
+
+    def _check_dropout_masks(self, dropout_masks, n_samples):
+        """The masks as arrays of the network's dtype (None where a layer has none), or None."""
+        if dropout_masks is None:
+            return None
+        hidden = self.layer_sizes[1:-1]
+        try:
+            masks = list(dropout_masks)
+        except TypeError:
+            raise TypeError(
+                f"dropout_masks must be a sequence with one mask (or None) per hidden layer, "
+                f"got {dropout_masks!r}"
+            ) from None
+        if len(masks) != len(hidden):
+            raise ValueError(
+                f"dropout_masks must hold one mask (or None) per hidden layer ({len(hidden)}), "
+                f"got {len(masks)}"
+            )
+        checked = []
+        for layer, (mask, units) in enumerate(zip(masks, hidden)):
+            if mask is None:
+                checked.append(None)
+                continue
+            mask = as_array(mask, f"dropout_masks[{layer}]")
+            if mask.shape != (n_samples, units):
+                raise ValueError(
+                    f"dropout_masks[{layer}] must have shape ({n_samples}, {units}), got "
+                    f"{mask.shape}"
+                )
+            if mask.dtype.kind not in "biuf" or not np.all(np.isfinite(mask)) or np.any(mask < 0):
+                raise ValueError(
+                    f"dropout_masks[{layer}] must hold finite non-negative scales (0 for a "
+                    "dropped unit, 1 / (1 - p) for a kept one)"
+                )
+            checked.append(np.ascontiguousarray(mask, dtype=self.dtype))
+        return checked
 
     def loss_and_grad(
         self,
@@ -649,6 +704,8 @@ class MLP:
         y: ArrayLike,
         l2: float = 0.0,
         sample_weight: Optional[ArrayLike] = None,
+        *,
+        dropout_masks: Optional[Sequence[Optional[ArrayLike]]] = None,
     ) -> tuple[float, FloatArray]:
         """Loss and its gradient with respect to the flat parameter vector.
 
@@ -668,6 +725,12 @@ class MLP:
         sample_weight : array_like of shape (N,), optional
             Non-negative weights, not all zero: the loss becomes the
             weighted mean ``sum_n w_n l_n / sum_n w_n``.
+        dropout_masks : sequence of array_like or None, optional
+            Inverted dropout during training: one (N, units) array per
+            hidden layer (None for a layer without dropout) that multiplies
+            the layer's activations, 0 for a dropped unit and ``1 / (1 - p)``
+            for a kept one; `fastnn.dropout.dropout_masks` draws them.  The
+            gradient is that of the loss with these masks fixed.
 
         Returns
         -------
@@ -697,7 +760,8 @@ class MLP:
         >>> grad  # (y_hat - y) = (0.5, -0.5); dJ/dW = x^T (y_hat - y)
         array([ 0.5, -0.5,  1. , -1. ,  0.5, -0.5])
         """
-        loss, grad, _ = self._backprop(params, X, y, l2, True, False, sample_weight)
+        loss, grad, _ = self._backprop(params, X, y, l2, True, False, sample_weight,
+                                       dropout_masks=dropout_masks)
         return loss, grad
 
     def loss(
@@ -707,6 +771,8 @@ class MLP:
         y: ArrayLike,
         l2: float = 0.0,
         sample_weight: Optional[ArrayLike] = None,
+        *,
+        dropout_masks: Optional[Sequence[Optional[ArrayLike]]] = None,
     ) -> float:
         """The loss alone; see `loss_and_grad`.
 
@@ -726,6 +792,12 @@ class MLP:
         sample_weight : array_like of shape (N,), optional
             Non-negative weights, not all zero: the loss becomes the
             weighted mean ``sum_n w_n l_n / sum_n w_n``.
+        dropout_masks : sequence of array_like or None, optional
+            Inverted dropout during training: one (N, units) array per
+            hidden layer (None for a layer without dropout) that multiplies
+            the layer's activations, 0 for a dropped unit and ``1 / (1 - p)``
+            for a kept one; `fastnn.dropout.dropout_masks` draws them.  The
+            gradient is that of the loss with these masks fixed.
 
         Returns
         -------
@@ -744,7 +816,8 @@ class MLP:
         >>> bool(err < 1e-6)
         True
         """
-        return self._backprop(params, X, y, l2, False, False, sample_weight)[0]
+        return self._backprop(params, X, y, l2, False, False, sample_weight,
+                              dropout_masks=dropout_masks)[0]
 
     def grad(
         self,
@@ -753,6 +826,8 @@ class MLP:
         y: ArrayLike,
         l2: float = 0.0,
         sample_weight: Optional[ArrayLike] = None,
+        *,
+        dropout_masks: Optional[Sequence[Optional[ArrayLike]]] = None,
     ) -> FloatArray:
         """The gradient alone; see `loss_and_grad`.
 
@@ -769,6 +844,12 @@ class MLP:
         sample_weight : array_like of shape (N,), optional
             Non-negative weights, not all zero: the loss becomes the
             weighted mean ``sum_n w_n l_n / sum_n w_n``.
+        dropout_masks : sequence of array_like or None, optional
+            Inverted dropout during training: one (N, units) array per
+            hidden layer (None for a layer without dropout) that multiplies
+            the layer's activations, 0 for a dropped unit and ``1 / (1 - p)``
+            for a kept one; `fastnn.dropout.dropout_masks` draws them.  The
+            gradient is that of the loss with these masks fixed.
 
         Returns
         -------
@@ -784,7 +865,8 @@ class MLP:
         >>> net.grad(np.zeros(net.n_params), np.ones((2, 3)), [0, 1]).shape
         (8,)
         """
-        return self._backprop(params, X, y, l2, True, False, sample_weight)[1]
+        return self._backprop(params, X, y, l2, True, False, sample_weight,
+                              dropout_masks=dropout_masks)[1]
 
     def input_grad(self, params: ArrayLike, X: ArrayLike, y: ArrayLike) -> FloatArray:
         """Gradient of the mean loss with respect to the inputs.

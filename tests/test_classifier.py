@@ -197,7 +197,7 @@ def test_get_params_set_params_and_repr():
         "learning_rate_init", "power_t", "max_iter", "shuffle", "random_state", "tol",
         "verbose", "warm_start", "momentum", "nesterovs_momentum", "early_stopping",
         "validation_fraction", "beta_1", "beta_2", "epsilon", "n_iter_no_change", "max_fun",
-        "class_weight", "init",
+        "class_weight", "init", "dropout",
     }
     assert MLPClassifier(**params).get_params() == params
     assert clf.set_params(alpha=0.5, max_iter=3) is clf

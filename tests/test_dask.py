@@ -821,3 +821,29 @@ def test_regressor_bad_input_gets_the_in_memory_errors_with_the_rows(client):
         fitted.score(X, da.zeros((10, 2), chunks=5))
     with pytest.raises(ValueError, match="expecting 3 features"):
         fitted.predict(da.zeros((4, 2), chunks=2))
+
+
+# --------------------------------------------------------------------------
+# Dropout: each row's masks follow its position, not its worker
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("solver", ["adam", "sgd"])
+@pytest.mark.parametrize("kind", ["classifier", "regressor"])
+def test_dropout_fit_is_the_same_on_one_and_two_workers(client, one_worker, digits, regression,
+                                                       kind, solver):
+    if kind == "classifier":
+        X, y = digits
+        X, y = X[:600], y[:600]
+        pair = (MLPClassifier, DaskMLPClassifier)
+    else:
+        X, y = regression[0], regression[1]
+        pair = REGRESSORS
+    params = dict(solver=solver, dropout=0.3, max_iter=4, batch_size=64, pair=pair)
+    local, on_one = _fit_both(X, y, one_worker, chunks=150, **params)
+    _, on_two = _fit_both(X, y, client, chunks=150, **params)
+    # One worker sums exactly as in memory; two differ only in the order of summation.
+    np.testing.assert_array_equal(on_one.params_, local.params_)
+    np.testing.assert_allclose(on_two.params_, local.params_, rtol=1e-10, atol=1e-12)
+    plain, _ = _fit_both(X, y, None, chunks=150, **{**params, "dropout": 0.0})
+    assert not np.allclose(plain.params_, local.params_)

@@ -150,3 +150,88 @@ def test_bad_masks_are_errors(masks, error, match):
     net, params, X, y = _problem("softmax", (4, 6, 3), "tanh")
     with pytest.raises(error, match=match):
         net.loss(params, X, y, dropout_masks=masks)
+
+
+# --------------------------------------------------------------------------
+# The estimators
+# --------------------------------------------------------------------------
+
+def _digits(n=400):
+    from fastnn.datasets import load_digits
+
+    X, y = load_digits()
+    return X[:n] / 16, y[:n]
+
+
+def _fit(estimator, X, y, **kwargs):
+    import warnings
+
+    from fastnn.classifier import ConvergenceWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return estimator.fit(X, y, **kwargs)
+
+
+@pytest.mark.parametrize("solver", ["sgd", "adam", "lbfgs"])
+@pytest.mark.parametrize("Estimator", [fastnn.MLPClassifier, fastnn.MLPRegressor])
+def test_dropout_zero_is_bit_identical_to_no_dropout(Estimator, solver):
+    X, y = _digits()
+    y = y if Estimator is fastnn.MLPClassifier else y / 9.0
+    params = dict(hidden_layer_sizes=(20, 10), solver=solver, max_iter=6, random_state=0,
+                  early_stopping=solver != "lbfgs")
+    default = _fit(Estimator(**params), X, y)
+    zero = _fit(Estimator(dropout=0.0, **params), X, y)
+    per_layer = _fit(Estimator(dropout=[0, 0], **params), X, y)
+    np.testing.assert_array_equal(zero.params_, default.params_)
+    np.testing.assert_array_equal(per_layer.params_, default.params_)
+    assert zero.loss_curve_ == default.loss_curve_
+
+
+@pytest.mark.parametrize("Estimator", [fastnn.MLPClassifier, fastnn.MLPRegressor])
+def test_the_same_seed_gives_the_same_fit_and_another_seed_another(Estimator):
+    X, y = _digits()
+    y = y if Estimator is fastnn.MLPClassifier else y / 9.0
+    params = dict(hidden_layer_sizes=(30,), max_iter=5, dropout=0.4)
+    first = _fit(Estimator(random_state=1, **params), X, y)
+    again = _fit(Estimator(random_state=1, **params), X, y)
+    other = _fit(Estimator(random_state=2, **params), X, y)
+    np.testing.assert_array_equal(first.params_, again.params_)
+    assert not np.array_equal(first.params_, other.params_)
+
+
+def test_warm_start_and_partial_fit_continue_the_masks():
+    X, y = _digits()
+    params = dict(hidden_layer_sizes=(20,), dropout=0.5, random_state=0, tol=0)
+    once = _fit(fastnn.MLPClassifier(max_iter=6, **params), X, y)
+    twice = fastnn.MLPClassifier(max_iter=3, warm_start=True, **params)
+    _fit(twice, X, y)
+    _fit(twice, X, y)
+    np.testing.assert_array_equal(twice.params_, once.params_)
+    incremental = fastnn.MLPClassifier(**params)
+    for _ in range(6):
+        incremental.partial_fit(X, y, classes=np.arange(10))
+    np.testing.assert_array_equal(incremental.params_, once.params_)
+
+
+def test_prediction_uses_every_unit():
+    X, y = _digits()
+    clf = _fit(fastnn.MLPClassifier((20,), dropout=0.5, max_iter=3, random_state=0), X, y)
+    np.testing.assert_array_equal(clf.predict_proba(X), clf.mlp_.forward(clf.params_, X))
+
+
+@pytest.mark.parametrize("dropout, match", [
+    (1.0, r"dropout rates must lie in \[0, 1\)"),
+    ([0.1, 0.2], r"dropout must hold one rate per hidden layer \(1\), got 2"),
+    ("0.2", "dropout must be a rate"),
+])
+def test_bad_dropout_is_an_error_naming_it(dropout, match):
+    X, y = _digits(50)
+    with pytest.raises(ValueError, match=match):
+        fastnn.MLPClassifier((5,), dropout=dropout).fit(X, y)
+
+
+def test_lbfgs_refuses_dropout_and_says_why():
+    X, y = _digits(50)
+    with pytest.raises(ValueError, match="needs a stochastic solver: L-BFGS's line search"):
+        fastnn.MLPRegressor(hidden_layer_sizes=(5,), solver="lbfgs", dropout=0.2).fit(X, y / 9)

@@ -24,6 +24,7 @@ from typing import NamedTuple, Optional
 import numpy as np
 import dask
 
+from ..dropout import dropout_masks
 from ..estimators._base import check_sample_weight
 from ..estimators._training_rows import LossConvention, take_rows
 
@@ -119,14 +120,14 @@ def _rows_of(shard, rows):
     return take_rows(shard.X, shard.targets, shard.weights, rows)
 
 
-def _loss(mlp, params, shard, rows, selected, l2, want_grad):
+def _loss(mlp, params, shard, rows, selected, l2, want_grad, masks=None):
     """The loss as the estimator reports it, as ``InMemoryRows.loss_and_grad`` adds it up
     (the network's mean loss, scaled, plus the rows' mean offset), and its gradient;
     ``selected``: the shard's arrays at ``rows``."""
     X, targets, weights = selected
     convention = shard.convention
     loss, grad = mlp._loss_and_grad_trusted(
-        params, X, targets, weights, l2, want_grad, convention.scale
+        params, X, targets, weights, l2, want_grad, convention.scale, masks
     )
     return loss + convention.offset(rows, weights), grad
 
@@ -135,18 +136,25 @@ def _total_weight(weights, n_rows):
     return float(n_rows if weights is None else np.sum(weights))
 
 
-def shard_loss_and_grad(shard, mlp, params, rows, alpha, sole):
+def shard_loss_and_grad(shard, mlp, params, rows, alpha, sole, start=0, dropout=None):
     """Mean loss, its gradient and the rows' total weight on one shard.
 
     The L2 term is added here only when this shard is the only one
     (``sole``); otherwise the client adds it once to the combination.
+    ``start`` is the shard's first row in the whole data: with ``dropout``,
+    ``(rates, seed, step)``, each row's masks are drawn by its position
+    there, so that they do not depend on how the rows are sharded.
     """
     selected = _rows_of(shard, rows)
     total = _total_weight(selected[2], selected[0].shape[0])
     if total == 0:
         return 0.0, None, 0.0
     l2 = alpha / total if sole else 0.0
-    loss, grad = _loss(mlp, params, shard, rows, selected, l2, True)
+    masks = None
+    if dropout is not None:
+        local = np.arange(selected[0].shape[0]) if rows is None else np.asarray(rows)
+        masks = dropout_masks(start + local, mlp.layer_sizes[1:-1], *dropout, dtype=mlp.dtype)
+    loss, grad = _loss(mlp, params, shard, rows, selected, l2, True, masks)
     return loss, grad, total
 
 
@@ -292,10 +300,11 @@ class ChunkedRows:
         calls = [(s, (rows,)) for s, rows in self._split(None)]
         return any(self.runner.run(shard_positive_weight, calls))
 
-    def loss_and_grad(self, params, selection, alpha):
+    def loss_and_grad(self, params, selection, alpha, dropout=None):
         parts = self._split(selection)
         sole = len(parts) == 1
-        calls = [(s, (self.mlp, params, rows, alpha, sole)) for s, rows in parts]
+        calls = [(s, (self.mlp, params, rows, alpha, sole, int(self.starts[s]), dropout))
+                 for s, rows in parts]
         results = self.runner.run(shard_loss_and_grad, calls)
         if sole:
             return results[0][0], results[0][1]

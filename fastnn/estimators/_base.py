@@ -36,6 +36,7 @@ from ._compat import (
 from ._optimizers import LEARNING_RATE_SCHEDULES, AdamOptimizer, SGDOptimizer
 from ._training_rows import InMemoryRows, LossConvention
 from .._validation import check_sample_weight, is_integer, is_real
+from ..dropout import check_dropout
 
 __all__ = ["BaseMultilayerPerceptron", "SOLVERS", "check_sample_weight"]
 
@@ -192,6 +193,13 @@ class BaseMultilayerPerceptron(BaseEstimator):
         ):
             fail("batch_size", "'auto' or an int in the range [1, inf)")
         self._validate_own_hyperparameters(fail)
+        self._dropout_rates = check_dropout(self.dropout, len(sizes))
+        if self.solver == "lbfgs" and any(self._dropout_rates):
+            raise ValueError(
+                f"dropout={self.dropout!r} needs a stochastic solver: L-BFGS's line search "
+                "compares losses of the same function, which random masks change from one "
+                "evaluation to the next; use solver='adam' or 'sgd', or dropout=0"
+            )
         return tuple(int(size) for size in sizes)
 
 
@@ -287,6 +295,11 @@ class BaseMultilayerPerceptron(BaseEstimator):
         self.params_ = self.mlp_._draw_params(self._random_state, self.init)
         self._optimizer = None
         self._sample_order = None
+        # Dropout's masks: a seed drawn from the random stream at the first
+        # step that needs one, and the steps taken (warm_start and partial_fit
+        # continue both).
+        self._dropout_seed = None
+        self._dropout_step = 0
         self.loss_curve_ = []
         self._no_improvement_count = 0
         self.validation_loss_curve_ = None
@@ -430,7 +443,8 @@ class BaseMultilayerPerceptron(BaseEstimator):
             for start in range(0, n_samples, batch_size):
                 stop = min(start + batch_size, n_samples)
                 batch = sample_idx[start:stop] if self.shuffle else slice(start, stop)
-                loss, grad = train.loss_and_grad(params, batch, self.alpha)
+                loss, grad = train.loss_and_grad(params, batch, self.alpha,
+                                                 dropout=self._next_dropout(random_state))
                 accumulated_loss += loss * (stop - start)
                 optimizer.update_params(params, grad)
 
@@ -472,6 +486,17 @@ class BaseMultilayerPerceptron(BaseEstimator):
                 )
         if self.early_stopping:
             params[...] = self._best_params
+
+    def _next_dropout(self, random_state):
+        """``(rates, seed, step)`` for this step's dropout masks, or None without dropout."""
+        if not any(self._dropout_rates):
+            return None
+        if getattr(self, "_dropout_seed", None) is None:
+            self._dropout_seed = int(random_state.randint(np.iinfo(np.int32).max))
+            self._dropout_step = 0
+        step = self._dropout_step
+        self._dropout_step += 1
+        return self._dropout_rates, self._dropout_seed, step
 
     def _stratification(self, codes, n_samples):
         """The labels to stratify the validation split on, or None.

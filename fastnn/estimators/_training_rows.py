@@ -10,6 +10,8 @@ one loop and one set of stopping rules.
 
 import numpy as np
 
+from ..dropout import dropout_masks
+
 
 def take_rows(X, targets, weights, rows):
     """``(X, targets, weights)`` at ``rows`` (None: all of them; weights may be None)."""
@@ -66,7 +68,7 @@ class InMemoryRows:
         How the loss is reported.
     """
 
-    def __init__(self, mlp, X, targets, weights, scorer, convention=None):
+    def __init__(self, mlp, X, targets, weights, scorer, convention=None, positions=None):
         self.mlp = mlp
         self.X = X
         self.targets = targets
@@ -74,27 +76,36 @@ class InMemoryRows:
         self.scorer = scorer
         self.convention = LossConvention() if convention is None else convention
         self.n_samples = X.shape[0]
+        # Each row's position in the whole data, which its dropout masks depend on.
+        self.positions = np.arange(self.n_samples) if positions is None else positions
 
     def subset(self, indices):
         """The rows ``indices``, as rows of their own."""
         return InMemoryRows(
             self.mlp, *take_rows(self.X, self.targets, self.weights, indices), self.scorer,
-            self.convention.subset(indices),
+            self.convention.subset(indices), self.positions[indices],
         )
 
     def has_positive_weight(self):
         return self.weights is None or bool(np.any(self.weights > 0))
 
-    def loss_and_grad(self, params, rows, alpha, want_grad=True):
+    def loss_and_grad(self, params, rows, alpha, want_grad=True, dropout=None):
         """Mean loss and gradient over ``rows`` (None: all), with the L2 term.
 
         ``alpha`` is divided by the rows' total weight (their number without
-        weights), as scikit-learn does per minibatch.
+        weights), as scikit-learn does per minibatch.  ``dropout`` is None or
+        ``(rates, seed, step)``, from which each row's masks are drawn by its
+        position.
         """
         X, targets, weights = take_rows(self.X, self.targets, self.weights, rows)
         total = X.shape[0] if weights is None else float(np.sum(weights))
+        masks = None
+        if dropout is not None:
+            positions = self.positions if rows is None else self.positions[rows]
+            masks = dropout_masks(positions, self.mlp.layer_sizes[1:-1], *dropout,
+                                  dtype=self.mlp.dtype)
         loss, grad = self.mlp._loss_and_grad_trusted(
-            params, X, targets, weights, alpha / total, want_grad, self.convention.scale
+            params, X, targets, weights, alpha / total, want_grad, self.convention.scale, masks
         )
         return loss + self.convention.offset(rows, weights), grad
 

@@ -128,6 +128,14 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         Initial weights: "glorot" is scikit-learn's Glorot-uniform draw;
         "he" draws hidden layers uniformly in ``±sqrt(6 / n_in)`` (He et
         al.), the output layer with Glorot's bound, biases zero.
+    dropout : float or sequence of float, default 0.0
+        Inverted dropout on the hidden layers during training ("sgd" and
+        "adam"): each hidden unit is kept with probability ``1 - p`` and
+        scaled by ``1 / (1 - p)``; prediction uses every unit.  One rate in
+        [0, 1) for every hidden layer, or one per hidden layer.  The masks
+        are drawn from ``random_state``'s stream, so a seed gives the same
+        fit, and ``warm_start`` and ``partial_fit`` continue them.  With 0
+        (the default) the fit is scikit-learn's.
 
     Attributes
     ----------
@@ -225,6 +233,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         max_fun: int = 15000,
         class_weight: Union[None, Literal["balanced"], Mapping[Any, float]] = None,
         init: Literal["glorot", "he"] = "glorot",
+        dropout: Union[float, Sequence[float]] = 0.0,
     ) -> None:
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -251,6 +260,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         self.max_fun = max_fun
         self.class_weight = class_weight
         self.init = init
+        self.dropout = dropout
 
     if SKLEARN_INSTALLED:
 

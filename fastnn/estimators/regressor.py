@@ -110,6 +110,14 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         Initial weights: "glorot" is scikit-learn's Glorot-uniform draw;
         "he" draws hidden layers uniformly in ``±sqrt(6 / n_in)`` (He et
         al.), the output layer with Glorot's bound, biases zero.
+    dropout : float or sequence of float, default 0.0
+        Inverted dropout on the hidden layers during training ("sgd" and
+        "adam"): each hidden unit is kept with probability ``1 - p`` and
+        scaled by ``1 / (1 - p)``; prediction uses every unit.  One rate in
+        [0, 1) for every hidden layer, or one per hidden layer.  The masks
+        are drawn from ``random_state``'s stream, so a seed gives the same
+        fit, and ``warm_start`` and ``partial_fit`` continue them.  With 0
+        (the default) the fit is scikit-learn's.
 
     Attributes
     ----------
@@ -213,6 +221,7 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         n_iter_no_change: int = 10,
         max_fun: int = 15000,
         init: Literal["glorot", "he"] = "glorot",
+        dropout: Union[float, Sequence[float]] = 0.0,
     ) -> None:
         self.loss = loss
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -239,6 +248,7 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         self.n_iter_no_change = n_iter_no_change
         self.max_fun = max_fun
         self.init = init
+        self.dropout = dropout
 
     if SKLEARN_INSTALLED:
 

@@ -23,7 +23,7 @@
 cimport numpy as cnp
 from cython.parallel cimport parallel, prange
 from libc.math cimport NAN, log1p
-from libc.stdint cimport int64_t
+from libc.stdint cimport int64_t, uint64_t
 from libc.stdlib cimport free, malloc
 from libc.string cimport memset
 
@@ -1038,3 +1038,46 @@ def sum_losses(const double[::1] row_loss):
     if row_loss.shape[0] == 0:
         return 0.0
     return fnn_sum_f64(&row_loss[0], row_loss.shape[0])
+
+
+# --- dropout masks -----------------------------------------------------------------
+# A counter-based generator: unit j of the row at position p keeps its value
+# when the top 24 bits of SplitMix64's finaliser of key ^ (p * units + j),
+# read as a fraction of 2^24, are at least the rate.  fastnn/dropout.py holds
+# the NumPy twin of the same arithmetic (wrapping 64-bit integers, then one
+# exact double comparison), so both give the same masks bit for bit.
+
+cdef inline uint64_t splitmix64(uint64_t z) noexcept nogil:
+    z = z + <uint64_t>0x9E3779B97F4A7C15ULL
+    z = (z ^ (z >> 30)) * <uint64_t>0xBF58476D1CE4E5B9ULL
+    z = (z ^ (z >> 27)) * <uint64_t>0x94D049BB133111EBULL
+    return z ^ (z >> 31)
+
+
+cdef inline void dropout_mask_row(uint64_t counter0, uint64_t key, double rate, floating scale,
+                                  floating *out, Py_ssize_t units) noexcept nogil:
+    cdef Py_ssize_t j
+    cdef uint64_t z
+    for j in range(units):
+        z = splitmix64((counter0 + <uint64_t>j) ^ key)
+        out[j] = scale if <double>(z >> 40) * (1.0 / 16777216.0) >= rate else 0
+
+
+def dropout_mask(const uint64_t[::1] positions,   # IN (N,) the rows' positions in the data
+                 uint64_t key, double rate,
+                 floating[:, ::1] out,             # OUT (N, units): 0 or 1 / (1 - rate)
+                 int n_threads):
+    cdef Py_ssize_t n_rows = out.shape[0], units = out.shape[1], i
+    cdef floating scale = <floating>(1.0 / (1.0 - rate))
+    if n_rows == 0 or units == 0:
+        return
+    if n_threads <= 1:
+        with nogil:
+            for i in range(n_rows):
+                dropout_mask_row(positions[i] * <uint64_t>units, key, rate, scale, &out[i, 0],
+                                 units)
+        return
+    with nogil:
+        for i in prange(n_rows, num_threads=n_threads, schedule="dynamic",
+                        chunksize=blocks_per_grab(units)):
+            dropout_mask_row(positions[i] * <uint64_t>units, key, rate, scale, &out[i, 0], units)

@@ -92,3 +92,10 @@ def xent_small(
     logits: object, target: object, reduction: int, max_size: int
 ) -> tuple[float, _Float, NDArray[np.float64]] | None: ...
 def sum_losses(row_loss: NDArray[np.float64]) -> float: ...  # const double[::1]
+def dropout_mask(
+    positions: NDArray[np.uint64],  # const uint64_t[::1], (N,)
+    key: int,  # uint64_t
+    rate: float,
+    out: _Float,  # floating[:, ::1], (N, units)
+    n_threads: int,
+) -> None: ...

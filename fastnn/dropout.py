@@ -14,7 +14,9 @@ gradient check can draw the same masks again.
 The hash is SplitMix64's finaliser (Steele, Lea and Flood, "Fast splittable
 pseudorandom number generators", OOPSLA 2014), whose output passes BigCrush
 when fed a counter; the top 24 bits of it give a uniform number on
-``[0, 1)`` in steps of ``2^-24``.
+``[0, 1)`` in steps of ``2^-24``.  The compiled kernel ``dropout_mask``
+computes the masks; `dropout_masks_reference` is its NumPy twin, the same
+arithmetic step for step, which the tests hold it to.
 """
 
 from __future__ import annotations
@@ -26,7 +28,10 @@ from typing import Optional, Union
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike, NDArray
 
-__all__ = ["dropout_masks", "check_dropout"]
+from . import _dispatch
+from ._config import PARALLEL_MIN_ELEMENTS, run_kernel, threads_for
+
+__all__ = ["dropout_masks", "dropout_masks_reference", "check_dropout", "draw_masks"]
 
 _MASK64 = (1 << 64) - 1
 _GOLDEN = 0x9E3779B97F4A7C15
@@ -154,15 +159,48 @@ def dropout_masks(
     if not isinstance(step, (numbers.Integral, np.integer)) or int(step) < 0:
         raise ValueError(f"step must be a non-negative integer, got {step!r}")
     dtype = np.dtype(dtype)
+    if dtype not in (np.float32, np.float64):
+        raise ValueError(f"dtype must be float32 or float64, got {dtype}")
+    return draw_masks(np.ascontiguousarray(positions, dtype=np.uint64), hidden_sizes, rates,
+                      int(seed), int(step), dtype)
+
+
+def draw_masks(positions, hidden_sizes, rates, seed, step, dtype):
+    """`dropout_masks` for checked arguments: the estimators' minibatch path.
+
+    ``positions`` is a contiguous uint64 array, ``rates`` one rate per hidden
+    layer in [0, 1), ``dtype`` float32 or float64.
+    """
     masks: list[Optional[NDArray[np.floating]]] = []
     for layer, (units, rate) in enumerate(zip(hidden_sizes, rates)):
         if rate == 0.0:
             masks.append(None)
             continue
-        key = _mix_scalar(_mix_scalar(_mix_scalar(int(seed)) ^ int(step)) ^ layer)
+        mask = np.empty((positions.shape[0], units), dtype=dtype)
+        run_kernel(_dispatch.kernels.dropout_mask, positions, _layer_key(seed, step, layer),
+                   rate, mask, threads_for(mask.size, PARALLEL_MIN_ELEMENTS))
+        masks.append(mask)
+    return masks
+
+
+def _layer_key(seed, step, layer):
+    return _mix_scalar(_mix_scalar(_mix_scalar(int(seed)) ^ int(step)) ^ layer)
+
+
+def dropout_masks_reference(positions, hidden_sizes, rates, seed, step, dtype):
+    """`dropout_masks`' NumPy twin: the same counters and hash, in wrapping uint64 arrays.
+
+    ``positions`` is a uint64 array and ``rates`` one rate per layer, as
+    `dropout_masks` checks them.
+    """
+    dtype = np.dtype(dtype)
+    masks = []
+    for layer, (units, rate) in enumerate(zip(hidden_sizes, rates)):
+        if rate == 0.0:
+            masks.append(None)
+            continue
         counters = positions[:, None] * np.uint64(units) + np.arange(units, dtype=np.uint64)
-        counters ^= np.uint64(key)
+        counters ^= np.uint64(_layer_key(seed, step, layer))
         uniform = (_mix(counters) >> np.uint64(40)).astype(np.float64) * 2.0**-24
-        keep = uniform >= rate
-        masks.append(np.where(keep, dtype.type(1.0 / (1.0 - rate)), dtype.type(0.0)))
+        masks.append(np.where(uniform >= rate, dtype.type(1.0 / (1.0 - rate)), dtype.type(0.0)))
     return masks

@@ -235,3 +235,44 @@ def test_lbfgs_refuses_dropout_and_says_why():
     X, y = _digits(50)
     with pytest.raises(ValueError, match="needs a stochastic solver: L-BFGS's line search"):
         fastnn.MLPRegressor(hidden_layer_sizes=(5,), solver="lbfgs", dropout=0.2).fit(X, y / 9)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n_rows", [0, 1, 7, 3000])
+def test_kernel_equals_its_numpy_twin(variant, dtype, n_rows):
+    from fastnn.dropout import dropout_masks_reference
+
+    rng = np.random.default_rng(n_rows)
+    positions = rng.integers(0, 2**40, size=n_rows).astype(np.uint64)
+    hidden, rates = [13, 64, 5], [0.25, 0.5, 0.0]
+    for seed, step in [(0, 0), (2**63 + 5, 7), (12345, 2**40)]:
+        fast = dropout_masks(positions, hidden, rates, seed=seed, step=step, dtype=dtype)
+        twin = dropout_masks_reference(positions, hidden, rates, seed, step, dtype)
+        for mine, reference in zip(fast, twin):
+            if reference is None:
+                assert mine is None
+            else:
+                assert mine.dtype == dtype
+                np.testing.assert_array_equal(mine, reference)
+
+
+def test_kernel_gives_the_same_masks_on_any_thread_count():
+    positions = np.arange(100_000, dtype=np.uint64)
+    with _Threads(1):
+        one = dropout_masks(positions, [64], 0.3, seed=1, step=2)
+    with _Threads(2):
+        two = dropout_masks(positions, [64], 0.3, seed=1, step=2)
+    np.testing.assert_array_equal(one[0], two[0])
+
+
+class _Threads:
+    """set_num_threads(n) for the block, then the default again."""
+
+    def __init__(self, n):
+        self.n = n
+
+    def __enter__(self):
+        fastnn.set_num_threads(self.n)
+
+    def __exit__(self, *exc):
+        fastnn.set_num_threads(None)

@@ -10,7 +10,7 @@ one loop and one set of stopping rules.
 
 import numpy as np
 
-from ..dropout import dropout_masks
+from ..dropout import draw_masks
 
 
 def take_rows(X, targets, weights, rows):
@@ -77,7 +77,8 @@ class InMemoryRows:
         self.convention = LossConvention() if convention is None else convention
         self.n_samples = X.shape[0]
         # Each row's position in the whole data, which its dropout masks depend on.
-        self.positions = np.arange(self.n_samples) if positions is None else positions
+        self.positions = np.arange(self.n_samples, dtype=np.uint64) if positions is None \
+            else positions
 
     def subset(self, indices):
         """The rows ``indices``, as rows of their own."""
@@ -102,8 +103,7 @@ class InMemoryRows:
         masks = None
         if dropout is not None:
             positions = self.positions if rows is None else self.positions[rows]
-            masks = dropout_masks(positions, self.mlp.layer_sizes[1:-1], *dropout,
-                                  dtype=self.mlp.dtype)
+            masks = draw_masks(positions, self.mlp.layer_sizes[1:-1], *dropout, self.mlp.dtype)
         loss, grad = self.mlp._loss_and_grad_trusted(
             params, X, targets, weights, alpha / total, want_grad, self.convention.scale, masks
         )

@@ -58,13 +58,14 @@ SECTIONS = {
     "mlp": DEFAULT,
     "contention": WHEN_NAMED,  # loads the machine on purpose
     "fit": WHEN_NAMED,  # minutes on the full data
+    "dropout": WHEN_NAMED,  # a minute of fits
     "dask_fit": WHEN_NAMED,  # starts local clusters of worker processes
     "linear_xent": WHEN_NAMED,  # gigabytes of logits for the unfused peers
 }
 DEFAULT_SECTIONS = [name for name, when in SECTIONS.items() if when == DEFAULT]
 # Sections whose tables do not mark the figures measured under load: the
 # runner says, under each, how busy the machine was during the whole section.
-UNMARKED = {"dask_fit", "linear_xent"}
+UNMARKED = {"dask_fit", "linear_xent", "dropout"}
 
 
 def load_section(name):

@@ -456,14 +456,14 @@ def test_fit_is_deterministic_and_survives_a_lost_worker(client, digits, regress
     original = _sharded_rows.ChunkedRows.loss_and_grad
     calls, killed = [], []
 
-    def kill_a_worker_on_the_fifth_step(self, *args):
+    def kill_a_worker_on_the_fifth_step(self, *args, **kwargs):
         calls.append(1)
         if len(calls) == 5:
             victim = self.runner.workers[0]
             pid = self.runner.client.run(os.getpid, workers=[victim])[victim]
             os.kill(pid, signal.SIGKILL)
             killed.append(victim)
-        return original(self, *args)
+        return original(self, *args, **kwargs)
 
     monkeypatch.setattr(_sharded_rows.ChunkedRows, "loss_and_grad",
                         kill_a_worker_on_the_fifth_step)

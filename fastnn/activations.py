@@ -305,10 +305,11 @@ def sigmoid(x: ArrayLike, *, out: Optional[FloatArray] = None) -> FloatArray:
     :math:`x \ge 0` and :math:`e / (1 + e)` for :math:`x < 0`, so nothing
     overflows and no warning is raised: ``sigmoid(-1e4)`` is 0.0,
     ``sigmoid(1e4)`` is 1.0 and ``sigmoid(0)`` is 0.5.  The rounding errors
-    of :math:`e`, of :math:`1 + e` and of the division are each corrected by
-    their exact error terms, so the result is within 1 ulp of the correctly
-    rounded value, subnormal results included (checked over every float32
-    input, and on dense and random float64 sweeps).  Its derivative is
+    of :math:`1 + e` and of the division are corrected by their exact error
+    terms, so the result is within 2 ulp of the correctly rounded value
+    (within 1 ulp in float64), subnormal results included and never flushed
+    to zero (checked over every float32 input, and on dense and random
+    float64 sweeps).  Its derivative is
     :math:`\sigma'(x) = \sigma(x)(1 - \sigma(x)) = \sigma(x)\sigma(-x)`; see
     :func:`sigmoid_grad`.
 

@@ -55,12 +55,10 @@ FNN_V_INLINE fnn_v_f32 fnn_v_round_to_int_f32(fnn_v_f32 a)
 { return _mm512_roundscale_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
 /* x * 2^n for integer-valued n, rounded once (to a subnormal, 0 or inf as due). */
 FNN_V_INLINE fnn_v_f32 fnn_v_scale_by_pow2_f32(fnn_v_f32 x, fnn_v_f32 n) { return _mm512_scalef_ps(x, n); }
-/* 1 / a to about 2^-28 relative (not correctly rounded): 14 bits and a Newton step. */
-FNN_V_INLINE fnn_v_f32 fnn_v_reciprocal_f32(fnn_v_f32 a)
-{
-    __m512 r = _mm512_rcp14_ps(a);
-    return _mm512_fmadd_ps(r, _mm512_fnmadd_ps(a, r, _mm512_set1_ps(1.0f)), r);
-}
+/* 1 / a to within 2^-14 relative for float, 2^-28 for double (or better):
+ * callers refine a quotient num * reciprocal(d) with one correction step
+ * (num - y d) / d, which squares the error. */
+FNN_V_INLINE fnn_v_f32 fnn_v_reciprocal_f32(fnn_v_f32 a) { return _mm512_rcp14_ps(a); }
 FNN_V_INLINE fnn_m_f32 fnn_v_less_f32(fnn_v_f32 a, fnn_v_f32 b) { return _mm512_cmp_ps_mask(a, b, _CMP_LT_OQ); }
 FNN_V_INLINE fnn_m_f32 fnn_v_equal_f32(fnn_v_f32 a, fnn_v_f32 b) { return _mm512_cmp_ps_mask(a, b, _CMP_EQ_OQ); }
 /* m ? a : b, lane by lane */
@@ -91,12 +89,11 @@ FNN_V_INLINE fnn_v_f64 fnn_v_abs_f64(fnn_v_f64 a) { return _mm512_abs_pd(a); }
 FNN_V_INLINE fnn_v_f64 fnn_v_round_to_int_f64(fnn_v_f64 a)
 { return _mm512_roundscale_pd(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
 FNN_V_INLINE fnn_v_f64 fnn_v_scale_by_pow2_f64(fnn_v_f64 x, fnn_v_f64 n) { return _mm512_scalef_pd(x, n); }
-/* 1 / a to about 2^-56 relative: 14 bits and two Newton steps. */
+/* 14 bits and a Newton step. */
 FNN_V_INLINE fnn_v_f64 fnn_v_reciprocal_f64(fnn_v_f64 a)
 {
-    __m512d one = _mm512_set1_pd(1.0), r = _mm512_rcp14_pd(a);
-    r = _mm512_fmadd_pd(r, _mm512_fnmadd_pd(a, r, one), r);
-    return _mm512_fmadd_pd(r, _mm512_fnmadd_pd(a, r, one), r);
+    __m512d r = _mm512_rcp14_pd(a);
+    return _mm512_fmadd_pd(r, _mm512_fnmadd_pd(a, r, _mm512_set1_pd(1.0)), r);
 }
 FNN_V_INLINE fnn_m_f64 fnn_v_less_f64(fnn_v_f64 a, fnn_v_f64 b) { return _mm512_cmp_pd_mask(a, b, _CMP_LT_OQ); }
 FNN_V_INLINE fnn_m_f64 fnn_v_equal_f64(fnn_v_f64 a, fnn_v_f64 b) { return _mm512_cmp_pd_mask(a, b, _CMP_EQ_OQ); }

@@ -80,6 +80,7 @@ FNN_V_INLINE T fnn_v_pow2_##SUF(T k)                                            
 FNN_V_INLINE fnn_v_##SUF fnn_v_scale_by_pow2_##SUF(fnn_v_##SUF x, fnn_v_##SUF n)               \
 { FNN_EACH(SUF) { T h = n.v[i] * (T)0.5; T k1 = (h + FNN_PORTABLE_SHIFTER_##SUF) - FNN_PORTABLE_SHIFTER_##SUF; \
   x.v[i] = (x.v[i] * fnn_v_pow2_##SUF(k1)) * fnn_v_pow2_##SUF(n.v[i] - k1); } return x; }      \
+/* 1 / a, rounded (see simd_avx512.h for the accuracy callers may assume). */ \
 FNN_V_INLINE fnn_v_##SUF fnn_v_reciprocal_##SUF(fnn_v_##SUF a) { FNN_EACH(SUF) a.v[i] = (T)1 / a.v[i]; return a; } \
 FNN_V_INLINE fnn_m_##SUF fnn_v_less_##SUF(fnn_v_##SUF a, fnn_v_##SUF b) { fnn_m_##SUF m; FNN_EACH(SUF) m.v[i] = a.v[i] < b.v[i] ? -1 : 0; return m; } \
 FNN_V_INLINE fnn_m_##SUF fnn_v_equal_##SUF(fnn_v_##SUF a, fnn_v_##SUF b) { fnn_m_##SUF m; FNN_EACH(SUF) m.v[i] = a.v[i] == b.v[i] ? -1 : 0; return m; } \

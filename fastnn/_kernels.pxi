@@ -66,6 +66,10 @@ cdef extern from "_vecmath.h" nogil:
     void fnn_scale_f64(double *y, double factor, Py_ssize_t n)
     void fnn_log_softmax_finish_f32(const float *x, float shift, float log_sum, float *out,
                                     Py_ssize_t n)
+    void fnn_log_softmax_finish_stream_f32(const float *x, float shift, float log_sum, float *out,
+                                           Py_ssize_t n)
+    void fnn_log_softmax_finish_stream_f64(const double *x, double shift, double log_sum,
+                                           double *out, Py_ssize_t n)
     void fnn_log_softmax_finish_f64(const double *x, double shift, double log_sum, double *out,
                                     Py_ssize_t n)
     void fnn_exp_span_f32(const float *x, float *out, Py_ssize_t n)
@@ -271,8 +275,9 @@ cdef inline void log_softmax_row(const floating *x, floating *out, Py_ssize_t n)
     cdef double s_less_one
     if out != x:
         # The exponentials are stored in out, which the finishing pass
-        # overwrites: the stored sum (see span_exp_store_sum_less_one) needs
-        # about half the work of summing without storing.
+        # overwrites: a row dominated by its maximum is then summed again
+        # from them instead of from x.  Both sums are the same bits (see
+        # fnn_exp_sum_less_one_to), so the result does not depend on out.
         s_less_one = span_exp_store_sum_less_one(x, m, out, n)
     else:
         s_less_one = span_exp_sum_less_one(x, m, n)
@@ -281,8 +286,14 @@ cdef inline void log_softmax_row(const floating *x, floating *out, Py_ssize_t n)
 
 cdef inline void log_softmax_row_streamed(const floating *x, floating *out, floating *scratch,
                                           Py_ssize_t n) noexcept nogil:
-    log_softmax_row(x, scratch, n)
-    span_scale_stream(scratch, 1, out, n)
+    # As log_softmax_row into a new array (the exponentials go to the
+    # scratch row), with the finishing pass streamed to out: the same bits.
+    cdef floating m = span_max(x, n)
+    cdef double s_less_one = span_exp_store_sum_less_one(x, m, scratch, n)
+    if floating is float:
+        fnn_log_softmax_finish_stream_f32(x, m, <floating>log1p(s_less_one), out, n)
+    else:
+        fnn_log_softmax_finish_stream_f64(x, m, <floating>log1p(s_less_one), out, n)
 
 
 cdef inline void softmax_columns(const floating *x, floating *out, Py_ssize_t K, Py_ssize_t stride,
@@ -311,10 +322,13 @@ cdef inline void softmax_short_rows(const floating *x, floating *out, Py_ssize_t
 
 
 cdef inline double xent_index_finish(const floating *z, int64_t label, floating *grad,
-                                     Py_ssize_t C, floating m, double s, double log_s,
-                                     const floating *weight, bint weighted, double weight_sum,
-                                     double smoothing, double scale) noexcept nogil:
-    # grad holds exp(z - m), s is its sum and log_s = log(s).  Loss
+                                     floating *dst, Py_ssize_t C, floating m, double s,
+                                     double log_s, const floating *weight, bint weighted,
+                                     double weight_sum, double smoothing,
+                                     double scale) noexcept nogil:
+    # grad holds exp(z - m), s is its sum and log_s = log(s); the gradient
+    # is written to grad itself (dst == grad) or, from a scratch row grad,
+    # streamed to dst (the same bits: see span_scale_stream).  Loss
     # -sum_c q_c log p_c with q = w * ((1 - eps) onehot(label) + eps / C); its
     # gradient is p * sum(q) - q, so grad only needs rescaling and one
     # subtraction.
@@ -331,14 +345,32 @@ cdef inline double xent_index_finish(const floating *z, int64_t label, floating 
     # of a class absent from the data), must not reach the gradient through
     # 0 * weight_sum.
     cdef double q_sum = keep * w_label
+    cdef floating factor
     if smoothing != 0.0:
         q_sum += spread * weight_sum
         loss += spread * (weight_sum * log_s - span_weighted_shifted_sum(z, m, weight, C))
         span_scale_minus_weight(grad, <floating>(scale * q_sum / s), <floating>(scale * spread),
                                 weight, C)
-    else:
+        grad[label] -= <floating>(scale * keep * w_label)
+        if dst != grad:
+            span_scale_stream(grad, 1, dst, C)
+    elif dst == grad:
         span_scale(grad, <floating>(scale * q_sum / s), C)
-    grad[label] -= <floating>(scale * keep * w_label)
+        grad[label] -= <floating>(scale * keep * w_label)
+    else:
+        # One streamed pass, the scaling included, around the label's entry,
+        # which is written apart (never a normal store into a line being
+        # streamed).
+        # The label's entry is scaled by the same vector pass as in place and
+        # then corrected by a separate subtraction: written as one
+        # expression, the compiler would fuse the two into an FMA and round
+        # once, a last-bit difference from the in-place path.
+        factor = <floating>(scale * q_sum / s)
+        span_scale(grad + label, factor, 1)
+        grad[label] -= <floating>(scale * keep * w_label)
+        span_scale_stream(grad, factor, dst, label)
+        dst[label] = grad[label]
+        span_scale_stream(grad + label + 1, factor, dst + label + 1, C - label - 1)
     return loss
 
 
@@ -464,10 +496,9 @@ cdef inline void xent_index_block(const floating *z, const int64_t *labels, floa
             m[i] = span_max(z + i * C, C)
             s_less_one[i] = span_exp_store_sum_less_one(z + i * C, m[i], row_grad, C)
             log_s[i] = log1p(s_less_one[i])
-        loss[i] = xent_index_finish(z + i * C, label, row_grad, C, m[i], 1.0 + s_less_one[i],
-                                    log_s[i], weight, weighted, weight_sum, smoothing, scale)
-        if stream:
-            span_scale_stream(scratch, 1, grad + i * C, C)
+        loss[i] = xent_index_finish(z + i * C, label, row_grad, grad + i * C, C, m[i],
+                                    1.0 + s_less_one[i], log_s[i], weight, weighted, weight_sum,
+                                    smoothing, scale)
     if stream:
         fnn_store_fence()
 

@@ -375,17 +375,39 @@ static inline void FNN_FN(fnn_scale_stream)(const FNN_T *src, FNN_T factor, FNN_
 
 /* out[j] = (x[j] - shift) - log_sum.  Subtracting the shift first keeps
  * the error at the size of the result: m + log_sum, rounded at the
- * magnitude of a large m, would lose the low bits of log_sum.  out may be x. */
-static inline void FNN_FN(fnn_log_softmax_finish)(const FNN_T *x, FNN_T shift, FNN_T log_sum,
-                                                  FNN_T *out, ptrdiff_t n)
+ * magnitude of a large m, would lose the low bits of log_sum.  out may be
+ * x.  With stream set, out is written with streaming stores (see
+ * fnn_scale_pass): the same bits. */
+FNN_MATH void FNN_FN(fnn_log_softmax_pass)(const FNN_T *x, FNN_T shift, FNN_T log_sum, FNN_T *out,
+                                           ptrdiff_t n, const int stream)
 {
     const VT s = SET1(shift), l = SET1(log_sum);
     ptrdiff_t j = 0;
-    for (; j + LANES <= n; j += LANES)
-        FNN_V(store)(out + j, FNN_V(sub)(FNN_V(sub)(FNN_V(load)(x + j), s), l));
+    if (stream)
+        for (; j < n && ((uintptr_t)(out + j) & (FNN_V_STREAM_ALIGN - 1)); j++)
+            out[j] = (x[j] - shift) - log_sum;
+    for (; j + LANES <= n; j += LANES) {
+        VT y = FNN_V(sub)(FNN_V(sub)(FNN_V(load)(x + j), s), l);
+        if (stream)
+            FNN_V(store_stream)(out + j, y);
+        else
+            FNN_V(store)(out + j, y);
+    }
     if (j < n)
         FNN_V(store_partial)(out + j, FNN_V(sub)(FNN_V(sub)(FNN_V(load_partial)(x + j, n - j, 0), s), l),
                              n - j);
+}
+
+static inline void FNN_FN(fnn_log_softmax_finish)(const FNN_T *x, FNN_T shift, FNN_T log_sum,
+                                                  FNN_T *out, ptrdiff_t n)
+{
+    FNN_FN(fnn_log_softmax_pass)(x, shift, log_sum, out, n, 0);
+}
+
+static inline void FNN_FN(fnn_log_softmax_finish_stream)(const FNN_T *x, FNN_T shift, FNN_T log_sum,
+                                                         FNN_T *out, ptrdiff_t n)
+{
+    FNN_FN(fnn_log_softmax_pass)(x, shift, log_sum, out, n, 1);
 }
 
 #undef EXP_LO

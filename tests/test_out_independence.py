@@ -94,3 +94,19 @@ def test_logsumexp_same_bits_into_out(variant, dtype, case):
     into = np.empty_like(fresh)
     fastnn.logsumexp(x, axis=axis, out=into)
     np.testing.assert_array_equal(into.view(np.uint8), fresh.view(np.uint8))
+
+
+@pytest.mark.parametrize("smoothing", [0.0, 0.1])
+@pytest.mark.parametrize("dtype", FLOATS, ids=FLOAT_IDS)
+def test_cross_entropy_streamed_gradient_same_bits_as_small_calls(variant, dtype, smoothing):
+    # A gradient of 16 MiB or more is finished in a scratch row and streamed
+    # out; computed in small calls it is written in place.  Same bits.
+    rng = np.random.default_rng(2)
+    n, C = 4200, 1001
+    z = (rng.standard_normal((n, C)) * 5).astype(dtype)
+    labels = rng.integers(0, C, n)
+    _, grad = fastnn.softmax_cross_entropy(z, labels, reduction="sum", label_smoothing=smoothing)
+    assert grad.nbytes >= 16 << 20
+    pieces = [fastnn.softmax_cross_entropy(z[i:i + 100], labels[i:i + 100], reduction="sum",
+                                           label_smoothing=smoothing)[1] for i in range(0, n, 100)]
+    np.testing.assert_array_equal(grad.view(np.uint8), np.concatenate(pieces).view(np.uint8))

@@ -358,8 +358,11 @@ FNN_MATH void FNN_FN(fnn_scale_pass)(const FNN_T *src, FNN_T factor, FNN_T *dst,
         else
             FNN_V(store)(dst + j, y);
     }
-    if (j < n)
-        FNN_V(store_partial)(dst + j, FNN_V(mul)(FNN_V(load_partial)(src + j, n - j, 0), f), n - j);
+    /* The tail element by element (the same products): a masked vector
+     * store would stall a load of one of its elements that follows at once,
+     * as the cross-entropy's correction of the label's entry does. */
+    for (; j < n; j++)
+        dst[j] = src[j] * factor;
 }
 
 /* y[j] *= factor */
@@ -393,9 +396,8 @@ FNN_MATH void FNN_FN(fnn_log_softmax_pass)(const FNN_T *x, FNN_T shift, FNN_T lo
         else
             FNN_V(store)(out + j, y);
     }
-    if (j < n)
-        FNN_V(store_partial)(out + j, FNN_V(sub)(FNN_V(sub)(FNN_V(load_partial)(x + j, n - j, 0), s), l),
-                             n - j);
+    for (; j < n; j++)
+        out[j] = (x[j] - shift) - log_sum;
 }
 
 static inline void FNN_FN(fnn_log_softmax_finish)(const FNN_T *x, FNN_T shift, FNN_T log_sum,

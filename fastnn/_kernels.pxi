@@ -35,6 +35,7 @@ ctypedef fused floating:
 
 cdef extern from "_vecmath.h" nogil:
     int fnn_have_openmp()
+    void fnn_compiler_barrier()
     int fnn_openmp_thread_limit()
     void fnn_log_span(const double *x, double *out, Py_ssize_t n)
     void fnn_log1p_span(const double *x, double *out, Py_ssize_t n)
@@ -351,22 +352,24 @@ cdef inline double xent_index_finish(const floating *z, int64_t label, floating 
         loss += spread * (weight_sum * log_s - span_weighted_shifted_sum(z, m, weight, C))
         span_scale_minus_weight(grad, <floating>(scale * q_sum / s), <floating>(scale * spread),
                                 weight, C)
+        fnn_compiler_barrier()
         grad[label] -= <floating>(scale * keep * w_label)
         if dst != grad:
             span_scale_stream(grad, 1, dst, C)
     elif dst == grad:
         span_scale(grad, <floating>(scale * q_sum / s), C)
+        fnn_compiler_barrier()
         grad[label] -= <floating>(scale * keep * w_label)
     else:
         # One streamed pass, the scaling included, around the label's entry,
         # which is written apart (never a normal store into a line being
-        # streamed).
-        # The label's entry is scaled by the same vector pass as in place and
-        # then corrected by a separate subtraction: written as one
-        # expression, the compiler would fuse the two into an FMA and round
-        # once, a last-bit difference from the in-place path.
+        # streamed).  That entry is scaled as in place and then corrected by
+        # a separate subtraction, behind a compiler barrier in both paths:
+        # otherwise the compiler may fuse the product and the subtraction
+        # into an FMA in one path and not the other, a last-bit difference.
         factor = <floating>(scale * q_sum / s)
         span_scale(grad + label, factor, 1)
+        fnn_compiler_barrier()
         grad[label] -= <floating>(scale * keep * w_label)
         span_scale_stream(grad, factor, dst, label)
         dst[label] = grad[label]

@@ -71,6 +71,19 @@ static inline int omp_get_max_threads(void) { return 1; }
 
 static inline int fnn_have_openmp(void) { return FNN_HAVE_OPENMP; }
 
+/* Keeps the compiler from carrying a value computed before it into an
+ * expression after it through memory: a product stored before and a
+ * subtraction after are then never fused into one FMA (one rounding
+ * instead of two), which would make a result depend on the code path. */
+#if defined(__GNUC__) || defined(__clang__)
+static inline void fnn_compiler_barrier(void) { __asm__ __volatile__("" ::: "memory"); }
+#elif defined(_MSC_VER)
+#include <intrin.h>
+static inline void fnn_compiler_barrier(void) { _ReadWriteBarrier(); }
+#else
+static inline void fnn_compiler_barrier(void) {}
+#endif
+
 /* OMP_THREAD_LIMIT: the most threads OpenMP will run for this process. */
 static inline int fnn_openmp_thread_limit(void)
 {

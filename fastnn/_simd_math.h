@@ -7,7 +7,8 @@
  *
  * Sums are accumulated in double for both element types: a float
  * accumulator loses about log2(n) bits on a 50,000-wide row.  Every pass
- * runs whole vectors and then one partial vector for the tail, so a row is
+ * runs whole vectors from the row's start and then its tail (a partial
+ * vector, or element by element with the same operations), so a row is
  * computed the same way wherever it starts and whatever its output is.
  */
 #define FNN_VCAT_(op, suf) fnn_v_##op##_##suf
@@ -35,8 +36,8 @@
  * to a subnormal, 0 or inf as due.  x is clamped first to [EXP_LO, EXP_HI],
  * beyond which the result is 0 or inf anyway (nan passes the clamp: the
  * layer's max(a, b) and min(a, b) return b when either is nan).  Within
- * 1 ulp over every float32 input and dense float64 sweeps
- * (benchmarks/exp_accuracy.py). */
+ * 1 ulp over every float32 input (benchmarks/exp_accuracy.py); float64 is
+ * checked by tests/test_exp.py. */
 #if FNN_IS_F32
 #define EXP_LO -104.0f
 #define EXP_HI 89.0f

@@ -998,9 +998,14 @@ def softmax_small(object x, object out, bint log_output, Py_ssize_t max_size):
     return out
 
 
-def elementwise_small(int op, object x, object y, Py_ssize_t max_size):
+def elementwise_small(int op, object x, object y, Py_ssize_t max_size, object out=None):
     """sigmoid (op 1), sigmoid_grad (op 2) of x, or y * sigmoid_grad(x) (op 3)
-    for a small array, or None.  y must be None unless op is 3."""
+    for a small array, or None.  y must be None unless op is 3.
+
+    ``out``: None to allocate the result, or an array to write it to, as in
+    softmax_small (None is returned, for the general path, unless it is a
+    plain C-ordered array of the inputs' shape and dtype that is each input
+    or shares no memory with it)."""
     if not is_small_float_carray(x, max_size):
         return None
     cdef cnp.ndarray a = <cnp.ndarray>x
@@ -1012,11 +1017,14 @@ def elementwise_small(int op, object x, object y, Py_ssize_t max_size):
         b = <cnp.ndarray>y
         if cnp.PyArray_TYPE(b) != typenum or not cnp.PyArray_SAMESHAPE(a, b):
             return None
-    cdef cnp.ndarray out = cnp.PyArray_EMPTY(cnp.PyArray_NDIM(a), cnp.PyArray_DIMS(a), typenum, 0)
+    if out is None:
+        out = cnp.PyArray_EMPTY(cnp.PyArray_NDIM(a), cnp.PyArray_DIMS(a), typenum, 0)
+    elif not is_plain_out_for(out, a) or not is_plain_out_for(out, b):
+        return None
     cdef Py_ssize_t n = cnp.PyArray_SIZE(a)
     cdef void *x_data = cnp.PyArray_DATA(a)
     cdef void *y_data = cnp.PyArray_DATA(b)
-    cdef void *out_data = cnp.PyArray_DATA(out)
+    cdef void *out_data = cnp.PyArray_DATA(<cnp.ndarray>out)
     with nogil:
         if typenum == cnp.NPY_FLOAT32:
             span_elementwise(op, <const float *>x_data, <const float *>y_data, <float *>out_data, n)

@@ -249,13 +249,13 @@ _ELEMENTWISE = {
 
 def _elementwise(func, out, *arrays):
     op, parallel_min, names = _ELEMENTWISE[func]
-    if out is None:
-        # Small C-ordered float arrays go straight to the kernel (None: not
-        # one), which takes the sigmoid's output first: y * sigmoid_grad(x).
-        second = arrays[0] if len(arrays) == 2 else None
-        result = _dispatch.kernels.elementwise_small(op, arrays[-1], second, parallel_min)
-        if result is not None:
-            return result
+    # Small C-ordered float arrays, with no out or a plain one, go straight to
+    # the kernel (None: not such a call), which takes the sigmoid's output
+    # first: y * sigmoid_grad(x).
+    second = arrays[0] if len(arrays) == 2 else None
+    result = _dispatch.kernels.elementwise_small(op, arrays[-1], second, parallel_min, out)
+    if result is not None:
+        return result
     lazy = lazy_module(out, *arrays)
     if lazy is not None:
         return getattr(lazy, func)(*arrays, out=out)

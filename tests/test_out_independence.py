@@ -110,3 +110,24 @@ def test_cross_entropy_streamed_gradient_same_bits_as_small_calls(variant, dtype
     pieces = [fastnn.softmax_cross_entropy(z[i:i + 100], labels[i:i + 100], reduction="sum",
                                            label_smoothing=smoothing)[1] for i in range(0, n, 100)]
     np.testing.assert_array_equal(grad.view(np.uint8), np.concatenate(pieces).view(np.uint8))
+
+
+@pytest.mark.parametrize("dtype", FLOATS, ids=FLOAT_IDS)
+@pytest.mark.parametrize("name", ["sigmoid", "sigmoid_grad", "sigmoid_backward"])
+def test_small_elementwise_call_with_out(variant, name, dtype):
+    # Small calls with a plain out= take the kernel's fast path; an out that
+    # overlaps an input other than element by element takes the general one.
+    rng = np.random.default_rng(4)
+    x = (rng.standard_normal((128, 10)) * 8).astype(dtype)
+    s = rng.random((128, 10)).astype(dtype)
+    func = getattr(fastnn, name)
+    args = (x,) if name == "sigmoid" else (s,) if name == "sigmoid_grad" else (x, s)
+    fresh = func(*args)
+    out = np.empty_like(fresh)
+    assert func(*args, out=out) is out
+    np.testing.assert_array_equal(out, fresh)
+    buffer = np.concatenate([args[-1].ravel(), np.zeros(1, dtype)])
+    shifted_in, shifted_out = buffer[:-1].reshape(128, 10), buffer[1:].reshape(128, 10)
+    expected = func(*args[:-1], shifted_in.copy())
+    assert func(*args[:-1], shifted_in, out=shifted_out) is shifted_out
+    np.testing.assert_array_equal(shifted_out, expected)

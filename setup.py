@@ -2,7 +2,8 @@
 
 The kernels in ``fastnn/_kernels.pxi`` are compiled three times on x86-64:
 for the baseline instruction set (``_kernels_baseline``), with AVX2 and FMA
-(``_kernels_avx2``) and with AVX-512 (``_kernels_avx512``).  ``fastnn._dispatch`` picks the best variant the
+(``_kernels_avx2``) and with AVX-512 (``_kernels_avx512``), each with its
+implementation of the SIMD layer (``fastnn/simd_*.h``).  ``fastnn._dispatch`` picks the best variant the
 running CPU supports at import time, so one wheel is fast on modern machines
 and still runs on old ones.  Other architectures get the baseline only.
 
@@ -92,6 +93,11 @@ class BuildExt(build_ext):
         super().build_extensions()
 
 
+# The SIMD layer each variant includes (its .pyx names it): the only
+# difference between the variants' sources.
+LAYER_HEADERS = {"baseline": "simd_portable.h", "avx2": "simd_avx2.h", "avx512": "simd_avx512.h"}
+
+
 def make_extensions():
     from Cython.Build import cythonize
 
@@ -107,7 +113,8 @@ def make_extensions():
         Extension(
             f"fastnn._kernels_{name}",
             sources=[f"fastnn/_kernels_{name}.pyx"],
-            depends=["fastnn/_kernels.pxi", "fastnn/_vecmath.h", "fastnn/_spans.h"],
+            depends=["fastnn/_kernels.pxi", "fastnn/_vecmath.h", "fastnn/_spans.h", "fastnn/_simd_math.h",
+                     f"fastnn/{LAYER_HEADERS[name]}"],
             include_dirs=["fastnn"],
             define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
             extra_compile_args=BASE_FLAGS + flags,

@@ -64,6 +64,12 @@ TOTAL = 1 << 32
 CHUNK = 1 << 20
 
 
+# The bound each function is held to, in ulp from the correctly rounded
+# result: the exp's 1 ulp; the sigmoid's 2, PyTorch's own (issue #17: the
+# sigmoid runs at memory speed on AVX-512 rather than keep 1 ulp).
+MAX_ULP = {"exp": 1, "sigmoid": 2}
+
+
 def load_exp(variant, function="exp"):
     """The elementwise kernel ``function`` of the dispatched kernels or of one variant."""
     try:
@@ -316,13 +322,15 @@ def main(argv=None):
         result = sweep(stride=args.stride, variant=variant, workers=args.workers, verbose=True,
                        function=args.function)
         print_report(result)
-        passed = result["max_ulp"] <= 1 and result["special_mismatches"] == 0
+        bound = MAX_ULP[args.function]
+        passed = result["max_ulp"] <= bound and result["special_mismatches"] == 0
         if args.function == "sigmoid":
             result["float64"] = f64 = float64_sweep(variant)
             print(f"  float64 sigmoid, {f64['inputs']:,} inputs (dense over [-746, 40] and random bits): "
                   f"max ulp distance {f64['max_ulp']} at x = {f64['max_ulp_x']!r}; histogram {f64['ulp_histogram']}")
-            passed = passed and f64["max_ulp"] <= 1
-        print(f"  verdict: {'PASS' if passed else 'MISS'} (target: within 1 ulp, no inf/NaN/zero mismatch)")
+            passed = passed and f64["max_ulp"] <= bound
+        print(f"  verdict: {'PASS' if passed else 'MISS'} "
+              f"(target: within {bound} ulp, no inf/NaN/zero mismatch)")
         results.append(result)
         ok = ok and passed
     if args.json:

@@ -35,6 +35,7 @@ ctypedef fused floating:
 
 cdef extern from "_vecmath.h" nogil:
     int fnn_have_openmp()
+    void fnn_compiler_barrier()
     int fnn_openmp_thread_limit()
     void fnn_log_span(const double *x, double *out, Py_ssize_t n)
     void fnn_log1p_span(const double *x, double *out, Py_ssize_t n)
@@ -66,6 +67,10 @@ cdef extern from "_vecmath.h" nogil:
     void fnn_scale_f64(double *y, double factor, Py_ssize_t n)
     void fnn_log_softmax_finish_f32(const float *x, float shift, float log_sum, float *out,
                                     Py_ssize_t n)
+    void fnn_log_softmax_finish_stream_f32(const float *x, float shift, float log_sum, float *out,
+                                           Py_ssize_t n)
+    void fnn_log_softmax_finish_stream_f64(const double *x, double shift, double log_sum,
+                                           double *out, Py_ssize_t n)
     void fnn_log_softmax_finish_f64(const double *x, double shift, double log_sum, double *out,
                                     Py_ssize_t n)
     void fnn_exp_span_f32(const float *x, float *out, Py_ssize_t n)
@@ -271,8 +276,9 @@ cdef inline void log_softmax_row(const floating *x, floating *out, Py_ssize_t n)
     cdef double s_less_one
     if out != x:
         # The exponentials are stored in out, which the finishing pass
-        # overwrites: the stored sum (see span_exp_store_sum_less_one) needs
-        # about half the work of summing without storing.
+        # overwrites: a row dominated by its maximum is then summed again
+        # from them instead of from x.  Both sums are the same bits (see
+        # fnn_exp_sum_less_one_to), so the result does not depend on out.
         s_less_one = span_exp_store_sum_less_one(x, m, out, n)
     else:
         s_less_one = span_exp_sum_less_one(x, m, n)
@@ -281,8 +287,14 @@ cdef inline void log_softmax_row(const floating *x, floating *out, Py_ssize_t n)
 
 cdef inline void log_softmax_row_streamed(const floating *x, floating *out, floating *scratch,
                                           Py_ssize_t n) noexcept nogil:
-    log_softmax_row(x, scratch, n)
-    span_scale_stream(scratch, 1, out, n)
+    # As log_softmax_row into a new array (the exponentials go to the
+    # scratch row), with the finishing pass streamed to out: the same bits.
+    cdef floating m = span_max(x, n)
+    cdef double s_less_one = span_exp_store_sum_less_one(x, m, scratch, n)
+    if floating is float:
+        fnn_log_softmax_finish_stream_f32(x, m, <floating>log1p(s_less_one), out, n)
+    else:
+        fnn_log_softmax_finish_stream_f64(x, m, <floating>log1p(s_less_one), out, n)
 
 
 cdef inline void softmax_columns(const floating *x, floating *out, Py_ssize_t K, Py_ssize_t stride,
@@ -311,10 +323,13 @@ cdef inline void softmax_short_rows(const floating *x, floating *out, Py_ssize_t
 
 
 cdef inline double xent_index_finish(const floating *z, int64_t label, floating *grad,
-                                     Py_ssize_t C, floating m, double s, double log_s,
-                                     const floating *weight, bint weighted, double weight_sum,
-                                     double smoothing, double scale) noexcept nogil:
-    # grad holds exp(z - m), s is its sum and log_s = log(s).  Loss
+                                     floating *dst, Py_ssize_t C, floating m, double s,
+                                     double log_s, const floating *weight, bint weighted,
+                                     double weight_sum, double smoothing,
+                                     double scale) noexcept nogil:
+    # grad holds exp(z - m), s is its sum and log_s = log(s); the gradient
+    # is written to grad itself (dst == grad) or, from a scratch row grad,
+    # streamed to dst (the same bits: see span_scale_stream).  Loss
     # -sum_c q_c log p_c with q = w * ((1 - eps) onehot(label) + eps / C); its
     # gradient is p * sum(q) - q, so grad only needs rescaling and one
     # subtraction.
@@ -331,14 +346,34 @@ cdef inline double xent_index_finish(const floating *z, int64_t label, floating 
     # of a class absent from the data), must not reach the gradient through
     # 0 * weight_sum.
     cdef double q_sum = keep * w_label
+    cdef floating factor
     if smoothing != 0.0:
         q_sum += spread * weight_sum
         loss += spread * (weight_sum * log_s - span_weighted_shifted_sum(z, m, weight, C))
         span_scale_minus_weight(grad, <floating>(scale * q_sum / s), <floating>(scale * spread),
                                 weight, C)
-    else:
+        fnn_compiler_barrier()
+        grad[label] -= <floating>(scale * keep * w_label)
+        if dst != grad:
+            span_scale_stream(grad, 1, dst, C)
+    elif dst == grad:
         span_scale(grad, <floating>(scale * q_sum / s), C)
-    grad[label] -= <floating>(scale * keep * w_label)
+        fnn_compiler_barrier()
+        grad[label] -= <floating>(scale * keep * w_label)
+    else:
+        # One streamed pass, the scaling included, around the label's entry,
+        # which is written apart (never a normal store into a line being
+        # streamed).  That entry is scaled as in place and then corrected by
+        # a separate subtraction, behind a compiler barrier in both paths:
+        # otherwise the compiler may fuse the product and the subtraction
+        # into an FMA in one path and not the other, a last-bit difference.
+        factor = <floating>(scale * q_sum / s)
+        span_scale(grad + label, factor, 1)
+        fnn_compiler_barrier()
+        grad[label] -= <floating>(scale * keep * w_label)
+        span_scale_stream(grad, factor, dst, label)
+        dst[label] = grad[label]
+        span_scale_stream(grad + label + 1, factor, dst + label + 1, C - label - 1)
     return loss
 
 
@@ -464,10 +499,9 @@ cdef inline void xent_index_block(const floating *z, const int64_t *labels, floa
             m[i] = span_max(z + i * C, C)
             s_less_one[i] = span_exp_store_sum_less_one(z + i * C, m[i], row_grad, C)
             log_s[i] = log1p(s_less_one[i])
-        loss[i] = xent_index_finish(z + i * C, label, row_grad, C, m[i], 1.0 + s_less_one[i],
-                                    log_s[i], weight, weighted, weight_sum, smoothing, scale)
-        if stream:
-            span_scale_stream(scratch, 1, grad + i * C, C)
+        loss[i] = xent_index_finish(z + i * C, label, row_grad, grad + i * C, C, m[i],
+                                    1.0 + s_less_one[i], log_s[i], weight, weighted, weight_sum,
+                                    smoothing, scale)
     if stream:
         fnn_store_fence()
 
@@ -964,9 +998,14 @@ def softmax_small(object x, object out, bint log_output, Py_ssize_t max_size):
     return out
 
 
-def elementwise_small(int op, object x, object y, Py_ssize_t max_size):
+def elementwise_small(int op, object x, object y, Py_ssize_t max_size, object out=None):
     """sigmoid (op 1), sigmoid_grad (op 2) of x, or y * sigmoid_grad(x) (op 3)
-    for a small array, or None.  y must be None unless op is 3."""
+    for a small array, or None.  y must be None unless op is 3.
+
+    ``out``: None to allocate the result, or an array to write it to, as in
+    softmax_small (None is returned, for the general path, unless it is a
+    plain C-ordered array of the inputs' shape and dtype that is each input
+    or shares no memory with it)."""
     if not is_small_float_carray(x, max_size):
         return None
     cdef cnp.ndarray a = <cnp.ndarray>x
@@ -978,11 +1017,14 @@ def elementwise_small(int op, object x, object y, Py_ssize_t max_size):
         b = <cnp.ndarray>y
         if cnp.PyArray_TYPE(b) != typenum or not cnp.PyArray_SAMESHAPE(a, b):
             return None
-    cdef cnp.ndarray out = cnp.PyArray_EMPTY(cnp.PyArray_NDIM(a), cnp.PyArray_DIMS(a), typenum, 0)
+    if out is None:
+        out = cnp.PyArray_EMPTY(cnp.PyArray_NDIM(a), cnp.PyArray_DIMS(a), typenum, 0)
+    elif not is_plain_out_for(out, a) or not is_plain_out_for(out, b):
+        return None
     cdef Py_ssize_t n = cnp.PyArray_SIZE(a)
     cdef void *x_data = cnp.PyArray_DATA(a)
     cdef void *y_data = cnp.PyArray_DATA(b)
-    cdef void *out_data = cnp.PyArray_DATA(out)
+    cdef void *out_data = cnp.PyArray_DATA(<cnp.ndarray>out)
     with nogil:
         if typenum == cnp.NPY_FLOAT32:
             span_elementwise(op, <const float *>x_data, <const float *>y_data, <float *>out_data, n)

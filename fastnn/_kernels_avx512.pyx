@@ -2,8 +2,13 @@
 # cython: language_level=3
 """fastnn's compiled kernels, built for the avx512 instruction set.
 
-The source is fastnn/_kernels.pxi; fastnn._dispatch chooses a variant at
-import time.  Import fastnn, not this module.
+The source is fastnn/_kernels.pxi; the three variants differ only in the
+implementation of the SIMD layer they include (here simd_avx512.h) and in their
+compile flags.  fastnn._dispatch chooses a variant at import time.  Import
+fastnn, not this module.
 """
+
+cdef extern from "simd_avx512.h":
+    pass
 
 include "_kernels.pxi"

@@ -1,5 +1,7 @@
 /*
- * Loops over one contiguous span of elements, written once and instantiated
+ * Loops over one contiguous span of elements that the compiler vectorises
+ * under `omp simd` (the exp, the sigmoid and the softmax row passes are
+ * written against the SIMD layer, in _simd_math.h), instantiated
  * for float and double by _vecmath.h (FNN_T is the element type, FNN_SUF the
  * name suffix, FNN_EXP the matching exp).  Every loop is branch-free so that
  * gcc vectorises it under `omp simd`; the Cython kernels compose these into
@@ -15,17 +17,6 @@
 #define FNN_CAT(a, b) FNN_CAT_(a, b)
 #define FNN_FN(name) FNN_CAT(name, FNN_SUF)
 
-
-/* Largest of x[0..n), n >= 1.  nan may or may not win here; the exp pass
- * that follows turns any nan of the span into a nan sum either way. */
-static inline FNN_T FNN_FN(fnn_max)(const FNN_T *x, ptrdiff_t n)
-{
-    FNN_T m = x[0];
-    FNN_SIMD_MAX(m)
-    for (ptrdiff_t j = 1; j < n; j++)
-        m = x[j] > m ? x[j] : m;
-    return m;
-}
 
 /* Sum of y[0..n) in double.  FNN_LANES independent accumulators hide the
  * latency of the vector adds: four chains of AVX2 adds (three with
@@ -49,37 +40,6 @@ static inline double FNN_FN(fnn_sum)(const FNN_T *y, ptrdiff_t n)
     return s;
 }
 
-/* Sum of y[0..n) less one, in double, for the exponentials exp(x - max) of
- * a row: each entry equal to 1 (the maximum, or a tie with it) is counted
- * apart and never added to the small ones, so that when one entry dominates
- * the result keeps every bit of the others (log1p of it is then accurate
- * where log(1 + tiny) would give 0).  A nan entry makes the result nan. */
-static inline double FNN_FN(fnn_sum_less_one)(const FNN_T *y, ptrdiff_t n)
-{
-    double acc[FNN_LANES] = {0.0};
-    double ones[FNN_LANES] = {0.0};
-    ptrdiff_t j = 0;
-    for (; j + FNN_LANES <= n; j += FNN_LANES) {
-        FNN_SIMD
-        for (int l = 0; l < FNN_LANES; l++) {
-            FNN_T one = y[j + l] == (FNN_T)1 ? (FNN_T)1 : (FNN_T)0;
-            acc[l] += y[j + l] - one;
-            ones[l] += one;
-        }
-    }
-    double s = 0.0, count = 0.0;
-    for (; j < n; j++) {
-        FNN_T one = y[j] == (FNN_T)1 ? (FNN_T)1 : (FNN_T)0;
-        s += y[j] - one;
-        count += one;
-    }
-    for (int l = 0; l < FNN_LANES; l++) {
-        s += acc[l];
-        count += ones[l];
-    }
-    return (count - 1.0) + s;
-}
-
 /* The maximum as np.max gives it, for a span of n entries x[k * stride]
  * whose sum of exps less one came out nan: nan when the span holds a nan
  * (which fnn_max and the column kernel's max may pass over), else m, then
@@ -91,173 +51,6 @@ static inline FNN_T FNN_FN(fnn_nan_max)(const FNN_T *x, ptrdiff_t n, ptrdiff_t s
         if (x[k * stride] != x[k * stride])
             return x[k * stride];
     return m;
-}
-
-/* out[j] = exp(x[j] - shift); returns the sum of out.  out may be x.
- * Summing in a second pass over out (still in cache) is faster than
- * converting to double inside the exp loop. */
-static inline double FNN_FN(fnn_exp_store_sum)(const FNN_T *x, FNN_T shift, FNN_T *out, ptrdiff_t n)
-{
-    FNN_SIMD
-    for (ptrdiff_t j = 0; j < n; j++)
-        out[j] = FNN_EXP_NONPOS(x[j] - shift);
-    return FNN_FN(fnn_sum)(out, n);
-}
-
-/* out[j] = exp(x[j] - max); returns the sum of out less one, as
- * fnn_sum_less_one (shift must be the maximum of x).  out may be x.
- *
- * The plain sum is taken first, with a rounding error below n 2^-53 of
- * itself (the careful sum's bound relative to its excess over one).  When
- * the sum is at least FNN_PLAIN_SUM_RATIO times its excess over one,
- * subtracting the one costs at most that factor in relative accuracy: in
- * double, a factor 2 on the careful bound; in float, 1024 n 2^-53, below a
- * float ulp (2^-24) for rows of up to 2^19 entries.  A row dominated by its
- * maximum (sum close to 1) is summed again with the ones counted apart.
- * The plain sum needs half the operations of the careful one. */
-#define FNN_PLAIN_SUM_RATIO (sizeof(FNN_T) == 4 ? 1024.0 : 2.0)
-static inline double FNN_FN(fnn_exp_store_sum_less_one)(const FNN_T *x, FNN_T shift, FNN_T *out,
-                                                        ptrdiff_t n)
-{
-    FNN_SIMD
-    for (ptrdiff_t j = 0; j < n; j++)
-        out[j] = FNN_EXP_NONPOS(x[j] - shift);
-    double s = FNN_FN(fnn_sum)(out, n);
-    /* False for a nan sum, which the careful sum returns as nan too. */
-    if ((s - 1.0) * FNN_PLAIN_SUM_RATIO >= s)
-        return s - 1.0;
-    return FNN_FN(fnn_sum_less_one)(out, n);
-}
-
-/* Sum of exp(x[j] - max) less one, without storing, as fnn_sum_less_one
- * (shift must be the maximum of x).  Partial sums of FNN_FLUSH_EVERY
- * elements per lane are kept in FNN_T, then moved to double, which bounds
- * their rounding error to about 16 ulp of FNN_T; the exponentials equal to 1
- * are counted apart, exactly. */
-#define FNN_FLUSH_EVERY 16
-#define FNN_EXP_LANES 16
-static inline double FNN_FN(fnn_exp_sum_less_one)(const FNN_T *x, FNN_T shift, ptrdiff_t n)
-{
-    double total[FNN_EXP_LANES] = {0.0};
-    double total_ones[FNN_EXP_LANES] = {0.0};
-    ptrdiff_t j = 0;
-    const ptrdiff_t block = FNN_EXP_LANES * FNN_FLUSH_EVERY;
-    for (; j + block <= n; j += block) {
-        FNN_T acc[FNN_EXP_LANES] = {0};
-        FNN_T ones[FNN_EXP_LANES] = {0};
-        for (ptrdiff_t b = 0; b < block; b += FNN_EXP_LANES) {
-            FNN_SIMD
-            for (int l = 0; l < FNN_EXP_LANES; l++) {
-                FNN_T e = FNN_EXP_NONPOS(x[j + b + l] - shift);
-                FNN_T one = e == (FNN_T)1 ? (FNN_T)1 : (FNN_T)0;
-                acc[l] += e - one;
-                ones[l] += one;
-            }
-        }
-        for (int l = 0; l < FNN_EXP_LANES; l++) {
-            total[l] += acc[l];
-            total_ones[l] += ones[l];
-        }
-    }
-    double s = 0.0, count = 0.0;
-    FNN_PRAGMA(omp simd reduction(+:s, count))
-    for (ptrdiff_t t = j; t < n; t++) {
-        FNN_T e = FNN_EXP_NONPOS(x[t] - shift);
-        FNN_T one = e == (FNN_T)1 ? (FNN_T)1 : (FNN_T)0;
-        s += e - one;
-        count += one;
-    }
-    for (int l = 0; l < FNN_EXP_LANES; l++) {
-        s += total[l];
-        count += total_ones[l];
-    }
-    return (count - 1.0) + s;
-}
-
-/* y[j] *= factor */
-static inline void FNN_FN(fnn_scale)(FNN_T *y, FNN_T factor, ptrdiff_t n)
-{
-    FNN_SIMD
-    for (ptrdiff_t j = 0; j < n; j++)
-        y[j] *= factor;
-}
-
-/* out[j] = (x[j] - shift) - log_sum.  Subtracting the shift first keeps
- * the error at the size of the result: m + log_sum, rounded at the
- * magnitude of a large m, would lose the low bits of log_sum.  out may be x. */
-static inline void FNN_FN(fnn_log_softmax_finish)(const FNN_T *x, FNN_T shift, FNN_T log_sum,
-                                                  FNN_T *out, ptrdiff_t n)
-{
-    FNN_SIMD
-    for (ptrdiff_t j = 0; j < n; j++)
-        out[j] = (x[j] - shift) - log_sum;
-}
-
-FNN_NOINLINE static void FNN_FN(fnn_exp_span)(const FNN_T *x, FNN_T *out, ptrdiff_t n)
-{
-    FNN_SIMD
-    for (ptrdiff_t j = 0; j < n; j++)
-        out[j] = FNN_EXP(x[j]);
-}
-
-/* The logistic function through exp(-|x|), which never overflows:
- * 1 / (1 + e) for x >= 0 and e / (1 + e) for x < 0. */
-/* num - y * d exactly, for y = num / d rounded (so that num - y d is
- * representable): one FMA, or Dekker's exact product with Veltkamp's
- * splitting where the FMA is not an instruction (see FNN_FAST_FMA_F32). */
-FNN_MATH FNN_T FNN_FN(fnn_exact_residual)(FNN_T num, FNN_T y, FNN_T d)
-{
-#if FNN_FAST_FMA
-    return FNN_FMA(-y, d, num);
-#else
-    FNN_T cy = FNN_SPLIT * y, cd = FNN_SPLIT * d;
-    FNN_T y_hi = cy - (cy - y), y_lo = y - y_hi;
-    FNN_T d_hi = cd - (cd - d), d_lo = d - d_hi;
-    FNN_T prod = y * d;
-    FNN_T prod_err = ((y_hi * d_hi - prod) + y_hi * d_lo + y_lo * d_hi) + y_lo * d_lo;
-    return (num - prod) - prod_err;
-#endif
-}
-
-/* The logistic function through e = exp(-|x|) <= 1, which never
- * overflows: 1 / (1 + e) for x >= 0 and e / (1 + e) for x < 0.  Rounded
- * naively, e's last rounding, 1 + e and the division add up to 3 ulp in
- * float and 2 in double.  Here each of them is corrected by its exact
- * error term, so what remains is the reduced argument's rounding, the
- * polynomial's and the final rounding: within 1 ulp of the correctly
- * rounded result (every float32 input, and a dense and a random float64
- * sweep, in benchmarks/exp_accuracy.py).  e = (p + p_lo) s1 s2 from the
- * exp's parts, 0 below the exp's range. */
-FNN_MATH FNN_T FNN_FN(fnn_sigmoid)(FNN_T v)
-{
-    FNN_T a = v < 0 ? v : -v;
-    FNN_T t, s1, s2;
-    FNN_EXP_PARTS(a, &t, &s1, &s2);
-    FNN_T p = t + (FNN_T)1;
-    FNN_T p_lo = ((FNN_T)1 - p) + t;         /* exact: |t| < 1 */
-    FNN_T e = (p * s1) * s2;
-    FNN_T e_lo = (p_lo * s1) * s2;
-    e = a < FNN_EXP_LO ? (FNN_T)0 : e;
-    e_lo = a < FNN_EXP_LO ? (FNN_T)0 : e_lo;
-    FNN_T d = (FNN_T)1 + e;
-    FNN_T d_lo = ((FNN_T)1 - d) + e;         /* exact: e <= 1 */
-    FNN_T num = v < 0 ? e : (FNN_T)1;
-    FNN_T num_lo = v < 0 ? e_lo : (FNN_T)0;
-    FNN_T y = num / d;
-    /* num + num_lo - y (d + d_lo + e_lo), with num - y d exact, divided by
-     * d: the correction is a few ulp of y, so 1 / d needs only a few bits,
-     * and it is y itself or 1 - y (1/(1+e) = 1 - e/(1+e)), which saves a
-     * second division. */
-    FNN_T residual = FNN_FN(fnn_exact_residual)(num, y, d) + (num_lo - y * (d_lo + e_lo));
-    FNN_T inv_d = v < 0 ? (FNN_T)1 - y : y;
-    return y + residual * inv_d;
-}
-
-FNN_NOINLINE static void FNN_FN(fnn_sigmoid_span)(const FNN_T *x, FNN_T *out, ptrdiff_t n)
-{
-    FNN_SIMD
-    for (ptrdiff_t j = 0; j < n; j++)
-        out[j] = FNN_FN(fnn_sigmoid)(x[j]);
 }
 
 FNN_NOINLINE static void FNN_FN(fnn_sigmoid_grad_span)(const FNN_T *s, FNN_T *out, ptrdiff_t n)
@@ -383,7 +176,7 @@ FNN_NOINLINE static double FNN_FN(fnn_bce_span)(const FNN_T *z, const FNN_T *t, 
  * axis while the vector lanes run along the contiguous one, so a non-last
  * axis needs no transposed copy.  out may be x.  For FNN_EXP_SHIFTED,
  * max_out[c] and sum_out[c] receive each column's max and its sum of exps
- * less one (see fnn_sum_less_one).  FNN_MAX_SUM writes only those two, and
+ * less one (see fnn_careful_pass in _simd_math.h).  FNN_MAX_SUM writes only those two, and
  * not out (which may be NULL); its max is np.max's, nan for a column that
  * holds a nan (see fnn_nan_max), and a nan sum is always the same nan. */
 static inline void FNN_FN(fnn_softmax_columns)(const FNN_T *x, FNN_T *out, ptrdiff_t K,
@@ -425,7 +218,7 @@ static inline void FNN_FN(fnn_softmax_columns)(const FNN_T *x, FNN_T *out, ptrdi
                 orow[c] *= factor[c];
         }
     } else if (mode == FNN_EXP_SHIFTED) {
-        /* Sums less one, for the log-sum-exp (see fnn_sum_less_one). */
+        /* Sums less one, for the log-sum-exp (see fnn_careful_pass in _simd_math.h). */
         for (ptrdiff_t k = 0; k < K; k++) {
             const FNN_T *row = x + k * stride;
             FNN_T *orow = out + k * stride;

@@ -24,6 +24,13 @@
 #ifndef FASTNN_VECMATH_H
 #define FASTNN_VECMATH_H
 
+/* The SIMD layer (simd_avx512.h, simd_avx2.h or simd_portable.h) is
+ * included first, by the variant's .pyx: it is the only difference between
+ * the three builds. */
+#ifndef FASTNN_SIMD_LAYER_H
+#error "include one of simd_avx512.h, simd_avx2.h, simd_portable.h before _vecmath.h"
+#endif
+
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -63,6 +70,19 @@ static inline int omp_get_max_threads(void) { return 1; }
 #endif
 
 static inline int fnn_have_openmp(void) { return FNN_HAVE_OPENMP; }
+
+/* Keeps the compiler from carrying a value computed before it into an
+ * expression after it through memory: a product stored before and a
+ * subtraction after are then never fused into one FMA (one rounding
+ * instead of two), which would make a result depend on the code path. */
+#if defined(__GNUC__) || defined(__clang__)
+static inline void fnn_compiler_barrier(void) { __asm__ __volatile__("" ::: "memory"); }
+#elif defined(_MSC_VER)
+#include <intrin.h>
+static inline void fnn_compiler_barrier(void) { _ReadWriteBarrier(); }
+#else
+static inline void fnn_compiler_barrier(void) {}
+#endif
 
 /* OMP_THREAD_LIMIT: the most threads OpenMP will run for this process. */
 static inline int fnn_openmp_thread_limit(void)
@@ -299,63 +319,10 @@ FNN_NOINLINE static void fnn_log1p_span(const double *x, double *out, ptrdiff_t 
  * fnn_store_fence() once the streamed rows are written. */
 #if defined(__SSE2__) || defined(_M_X64)
 #include <immintrin.h>
-#define FNN_STREAM_BYTES_ALIGN(p, a) (((uintptr_t)(p)) & ((a) - 1))
 static inline void fnn_store_fence(void) { _mm_sfence(); }
 #else
 static inline void fnn_store_fence(void) {}
 #endif
-
-static inline void fnn_scale_stream_f32(const float *src, float factor, float *dst, ptrdiff_t n)
-{
-    ptrdiff_t j = 0;
-#if defined(__AVX512F__)
-    for (; j < n && FNN_STREAM_BYTES_ALIGN(dst + j, 64); j++)
-        dst[j] = src[j] * factor;
-    const __m512 f = _mm512_set1_ps(factor);
-    for (; j + 16 <= n; j += 16)
-        _mm512_stream_ps(dst + j, _mm512_mul_ps(_mm512_loadu_ps(src + j), f));
-#elif defined(__AVX__)
-    for (; j < n && FNN_STREAM_BYTES_ALIGN(dst + j, 32); j++)
-        dst[j] = src[j] * factor;
-    const __m256 f = _mm256_set1_ps(factor);
-    for (; j + 8 <= n; j += 8)
-        _mm256_stream_ps(dst + j, _mm256_mul_ps(_mm256_loadu_ps(src + j), f));
-#elif defined(__SSE2__) || defined(_M_X64)
-    for (; j < n && FNN_STREAM_BYTES_ALIGN(dst + j, 16); j++)
-        dst[j] = src[j] * factor;
-    const __m128 f = _mm_set1_ps(factor);
-    for (; j + 4 <= n; j += 4)
-        _mm_stream_ps(dst + j, _mm_mul_ps(_mm_loadu_ps(src + j), f));
-#endif
-    for (; j < n; j++)
-        dst[j] = src[j] * factor;
-}
-
-static inline void fnn_scale_stream_f64(const double *src, double factor, double *dst, ptrdiff_t n)
-{
-    ptrdiff_t j = 0;
-#if defined(__AVX512F__)
-    for (; j < n && FNN_STREAM_BYTES_ALIGN(dst + j, 64); j++)
-        dst[j] = src[j] * factor;
-    const __m512d f = _mm512_set1_pd(factor);
-    for (; j + 8 <= n; j += 8)
-        _mm512_stream_pd(dst + j, _mm512_mul_pd(_mm512_loadu_pd(src + j), f));
-#elif defined(__AVX__)
-    for (; j < n && FNN_STREAM_BYTES_ALIGN(dst + j, 32); j++)
-        dst[j] = src[j] * factor;
-    const __m256d f = _mm256_set1_pd(factor);
-    for (; j + 4 <= n; j += 4)
-        _mm256_stream_pd(dst + j, _mm256_mul_pd(_mm256_loadu_pd(src + j), f));
-#elif defined(__SSE2__) || defined(_M_X64)
-    for (; j < n && FNN_STREAM_BYTES_ALIGN(dst + j, 16); j++)
-        dst[j] = src[j] * factor;
-    const __m128d f = _mm_set1_pd(factor);
-    for (; j + 2 <= n; j += 2)
-        _mm_stream_pd(dst + j, _mm_mul_pd(_mm_loadu_pd(src + j), f));
-#endif
-    for (; j < n; j++)
-        dst[j] = src[j] * factor;
-}
 
 /* Widest block of columns the column kernels handle at once, and the
  * longest row the short-row (transposed block) kernels take. */
@@ -378,7 +345,10 @@ enum { FNN_SOFTMAX = 0, FNN_LOG_SOFTMAX = 1, FNN_EXP_SHIFTED = 2, FNN_MAX_SUM = 
 #define FNN_FMA fmaf
 #define FNN_FAST_FMA FNN_FAST_FMA_F32
 #define FNN_SPLIT 4097.0f                   /* 2^12 + 1 */
+#define FNN_IS_F32 1
+#include "_simd_math.h"
 #include "_spans.h"
+#undef FNN_IS_F32
 #undef FNN_T
 #undef FNN_SUF
 #undef FNN_EXP
@@ -398,7 +368,10 @@ enum { FNN_SOFTMAX = 0, FNN_LOG_SOFTMAX = 1, FNN_EXP_SHIFTED = 2, FNN_MAX_SUM = 
 #define FNN_FMA fma
 #define FNN_FAST_FMA FNN_FAST_FMA_F64
 #define FNN_SPLIT 134217729.0               /* 2^27 + 1 */
+#define FNN_IS_F32 0
+#include "_simd_math.h"
 #include "_spans.h"
+#undef FNN_IS_F32
 #undef FNN_T
 #undef FNN_SUF
 #undef FNN_EXP

@@ -273,7 +273,7 @@ cdef inline void log_softmax_row(const floating *x, floating *out, Py_ssize_t n)
     # from the maximum's exact 1: when one entry dominates, log(1 + tiny)
     # would round to 0 and lose the log-probability of the largest entry.
     cdef floating m = span_max(x, n)
-    cdef double s_less_one
+    cdef double s_less_one = 0.0
     if out != x:
         # The exponentials are stored in out, which the finishing pass
         # overwrites: a row dominated by its maximum is then summed again
@@ -482,6 +482,9 @@ cdef inline void xent_index_block(const floating *z, const int64_t *labels, floa
     cdef bint short_rows = C <= FNN_SHORT_ROW
     cdef Py_ssize_t i
     cdef int64_t label
+    # Cleared only so that gcc, which cannot follow the two branches that fill
+    # it row by row, does not warn it "may be used uninitialized" (512 bytes).
+    memset(s_less_one, 0, sizeof(s_less_one))
     if short_rows:
         softmax_short_rows(z, grad, rows, C, FNN_EXP_SHIFTED, m, s_less_one)
         # One vectorised log1p for the block instead of a libm call per row.
@@ -517,6 +520,9 @@ cdef inline void xent_prob_block(const floating *z, const floating *target, floa
     cdef double log_s[SHORT_ROW_BLOCK]
     cdef bint short_rows = C <= FNN_SHORT_ROW
     cdef Py_ssize_t i
+    # Cleared only so that gcc, which cannot follow the two branches that fill
+    # it row by row, does not warn it "may be used uninitialized" (512 bytes).
+    memset(s_less_one, 0, sizeof(s_less_one))
     if short_rows:
         softmax_short_rows(z, grad, rows, C, FNN_EXP_SHIFTED, m, s_less_one)
         fnn_log1p_span(s_less_one, log_s, rows)
@@ -587,7 +593,7 @@ def softmax_rows(const floating[:, ::1] x,   # IN (N, C), C >= 1
     cdef Py_ssize_t b, start
     cdef int mode = FNN_LOG_SOFTMAX if log_output else FNN_SOFTMAX
     cdef bint stream
-    cdef floating *scratch
+    cdef floating *scratch = NULL
     if n_rows == 0:
         return
     if n_threads <= 1:
@@ -864,7 +870,7 @@ def xent_index_rows(const floating[:, ::1] logits,   # IN (N, C), C >= 1
     cdef Py_ssize_t n_blocks = (n_rows + block - 1) // block
     cdef Py_ssize_t b, start
     cdef bint stream
-    cdef floating *scratch
+    cdef floating *scratch = NULL
     if n_rows == 0:
         return
     if n_threads <= 1:
@@ -900,7 +906,7 @@ def xent_prob_rows(const floating[:, ::1] logits,   # IN (N, C), C >= 1
     cdef Py_ssize_t n_blocks = (n_rows + block - 1) // block
     cdef Py_ssize_t b, start
     cdef bint stream = use_streaming_stores(n_rows, C, sizeof(floating))
-    cdef floating *scratch
+    cdef floating *scratch = NULL
     if n_rows == 0:
         return
     if n_threads <= 1:

@@ -112,7 +112,7 @@ FNN_MATH VT FNN_FN(fnn_vexp)(VT x)
  * float64 sweeps (benchmarks/exp_accuracy.py).  Also carrying the rounding
  * of 1 + t in the exp (its exact error, scaled by 2^k) reached 1 ulp in
  * float32, at twice the time on one AVX-512 FMA port: 2 ulp is PyTorch's
- * bound, and the one issue #17 asks for.  Subnormal results stay
+ * bound, and the accuracy fastnn chose for it.  Subnormal results stay
  * subnormal; x = -inf gives 0, +inf gives 1, nan gives nan. */
 
 /* num - y d exactly, for y close to num / d: one FMA, or Dekker's exact

@@ -276,6 +276,14 @@ static inline void FNN_FN(fnn_softmax_columns)(const FNN_T *x, FNN_T *out, ptrdi
  * so the block is transposed into a scratch buffer where the vector lanes
  * run across rows instead.  out may be x; with FNN_MAX_SUM it is not
  * written (and may be NULL). */
+/* gcc cannot see that the column pass reads only the rows x C entries the
+ * transpose has just written (its loop bounds are the same rows and C), and
+ * warns that block "may be used uninitialized"; clearing the whole buffer
+ * to silence it would cost a pass over it for every few rows. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 static inline void FNN_FN(fnn_softmax_short_rows)(const FNN_T *x, FNN_T *out, ptrdiff_t rows,
                                                   ptrdiff_t C, int mode, FNN_T *max_out,
                                                   double *sum_out)
@@ -291,6 +299,9 @@ static inline void FNN_FN(fnn_softmax_short_rows)(const FNN_T *x, FNN_T *out, pt
         for (ptrdiff_t c = 0; c < C; c++)
             out[i * C + c] = block[c * rows + i];
 }
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 
 #undef FNN_FN
 #undef FNN_CAT

@@ -27,13 +27,13 @@ and ``_check_some_weight``.
 from __future__ import annotations
 
 import inspect
-import warnings
 from typing import Any
 
 import numpy as np
 import dask
 import dask.array as da
 
+from ..estimators._base import warn_at_caller
 from ..estimators._compat import DataConversionWarning, check_is_fitted
 from ._sharded_rows import (
     ChunkedRows,
@@ -101,11 +101,10 @@ def _training_collections(X, y, sample_weight):
     warning (their chunk-by-chunk checks would otherwise warn once per chunk)."""
     X, y, sample_weight, names = _collections(X, y, sample_weight)
     if y.ndim == 2 and y.shape[1] == 1:
-        warnings.warn(
+        warn_at_caller(
             "A column-vector y was passed when a 1d array was expected. Please change "
             "the shape of y to (n_samples, ), for example using ravel().",
             DataConversionWarning,
-            stacklevel=3,
         )
         y = y[:, 0]
     return X, y, sample_weight, names

@@ -29,125 +29,114 @@
 #define SET1(c) FNN_V(set1)((FNN_T)(c))
 
 /* ---- exp -------------------------------------------------------------
- * Cody and Waite: x = k ln2 + r with |r| <= ln2 / 2, exp(r) - 1 by Taylor's
- * polynomial truncated where its error is below 0.05 ulp (degree 7 for
- * float, 13 for double), evaluated as r + r^2 q(r) so the large terms come
- * last; then (1 + t) 2^k by the layer's scale_by_pow2, which rounds once,
- * to a subnormal, 0 or inf as due.  x is clamped first to [EXP_LO, EXP_HI],
- * beyond which the result is 0 or inf anyway (nan passes the clamp: the
- * layer's max(a, b) and min(a, b) return b when either is nan).  Within
- * 1 ulp over every float32 input (benchmarks/exp_accuracy.py); float64 is
- * checked by tests/test_exp.py. */
+ * exp(x) = 2^(n/8) exp(r): n = round(8 x / ln2), r = x - n ln2/8 with
+ * |r| <= ln2/16 (Cody and Waite's two-part ln2/8, its high part short
+ * enough that n times it is exact), 2^(j/8) for j = n mod 8 from a table of
+ * eight entries, each a sum hi + lo of two numbers of the element type, and
+ * 2^floor(n/8) by the layer's scale_by_pow2, which rounds once, to a
+ * subnormal, 0 or inf as due.  exp(r) - 1 is Taylor's polynomial, truncated
+ * where its error is below 2^-29 relative (degree 4 for float, 8 for
+ * double), evaluated as r + r^2 q(r) so the large terms come last; then
+ * 2^(j/8) (1 + t) = hi + (hi t + lo), with one rounding that matters, the
+ * last: within 1 ulp over every float32 input (benchmarks/exp_accuracy.py),
+ * and float64 checked by tests/test_exp.py.  The short reduced range is
+ * what pays for the table: half the polynomial of a reduction by ln2.
+ *
+ * n is rounded by adding 1.5 2^(m - 3) (m the mantissa bits) in the fma
+ * that scales x by 1/ln2: the sum's ulp is 1/8, so that it rounds x / ln2
+ * to n / 8, whose integer n then sits in the sum's low bits, where the
+ * layer's table8 reads j, and the scale by 2^floor(n/8) needs no other
+ * operation.  x is clamped first to [EXP_LO, EXP_HI], beyond
+ * which the result is 0 or inf anyway (nan passes the clamp: the layer's
+ * max(a, b) and min(a, b) return b when either is nan). */
 #if FNN_IS_F32
 #define EXP_LO -104.0f
 #define EXP_HI 89.0f
-#define LOG2E 1.44269504088896341f
-#define LN2_HI 0.693359375f          /* few mantissa bits: k * LN2_HI is exact */
-#define LN2_LO -2.12194440e-4f
-#define SPLIT 4097.0f                /* 2^12 + 1, Veltkamp's splitting */
+#define LOG2E 0x1.715476p+0f
+#define SHIFTER 0x1.8p+20f           /* 1.5 2^23 / 8: its ulp is 1/8 */
+#define LN2_HI 0x1.62ep-1f           /* 13 bits: (n / 8) LN2_HI is exact */
+#define LN2_LO 0x1.0bfbe8p-15f
+static const float fnn_exp2_eighths_hi_f32[8] = {
+    0x1p+0f, 0x1.172b84p+0f, 0x1.306fep+0f, 0x1.4bfdaep+0f,
+    0x1.6a09e6p+0f, 0x1.8ace54p+0f, 0x1.ae89fap+0f, 0x1.d5818ep+0f};
+static const float fnn_exp2_eighths_lo_f32[8] = {
+    0.0f, -0x1.c15742p-27f, 0x1.4636e2p-25f, -0x1.593abcp-25f,
+    0x1.9fcef4p-26f, 0x1.15506ep-27f, -0x1.a94b14p-26f, -0x1.822dbcp-27f};
 #else
 #define EXP_LO -746.0
 #define EXP_HI 710.0
-#define LOG2E 1.4426950408889634074
-#define LN2_HI 6.93147180369123816490e-01   /* fdlibm's split: 21 trailing zero bits */
-#define LN2_LO 1.90821492927058770002e-10
-#define SPLIT 134217729.0            /* 2^27 + 1 */
+#define LOG2E 0x1.71547652b82fep+0
+#define SHIFTER 0x1.8p+49            /* 1.5 2^52 / 8 */
+#define LN2_HI 0x1.62e42fefa4p-1       /* 39 bits: (n / 8) LN2_HI is exact */
+#define LN2_LO -0x1.8432a1b0e2634p-43
+static const double fnn_exp2_eighths_hi_f64[8] = {
+    0x1p+0, 0x1.172b83c7d517bp+0, 0x1.306fe0a31b715p+0, 0x1.4bfdad5362a27p+0,
+    0x1.6a09e667f3bcdp+0, 0x1.8ace5422aa0dbp+0, 0x1.ae89f995ad3adp+0, 0x1.d5818dcfba487p+0};
+static const double fnn_exp2_eighths_lo_f64[8] = {
+    0.0, -0x1.19041b9d78a76p-55, 0x1.6f46ad23182e4p-55, 0x1.d4397afec42e2p-56,
+    -0x1.bdd3413b26456p-54, 0x1.6e9f156864b27p-54, 0x1.7a1cd345dcc81p-54, 0x1.2ed02d75b3707p-55};
 #endif
 
-/* exp(r) - 1 for the reduced argument, and k, for x in [EXP_LO, EXP_HI] or nan. */
-FNN_MATH VT FNN_FN(fnn_vexp_reduced)(VT x, VT *k)
+/* exp(x) for x in [EXP_LO, EXP_HI] or nan. */
+FNN_MATH VT FNN_FN(fnn_vexp_in_range)(VT x)
 {
-    *k = FNN_V(round_to_int)(FNN_V(mul)(x, SET1(LOG2E)));
-    VT r = FNN_V(fnma)(*k, SET1(LN2_HI), x);
-    r = FNN_V(fnma)(*k, SET1(LN2_LO), r);
+    VT shifted = FNN_V(fma)(x, SET1(LOG2E), SET1(SHIFTER));
+    VT n8 = FNN_V(sub)(shifted, SET1(SHIFTER));            /* n / 8, exact */
+    VT r = FNN_V(fnma)(n8, SET1(LN2_HI), x);
+    r = FNN_V(fnma)(n8, SET1(LN2_LO), r);
 #if FNN_IS_F32
-    VT q = SET1(1.98412698e-4f);                     /* 1/5040 */
-    q = FNN_V(fma)(q, r, SET1(1.38888889e-3f));      /* 1/720 */
-    q = FNN_V(fma)(q, r, SET1(8.33333333e-3f));      /* 1/120 */
-    q = FNN_V(fma)(q, r, SET1(4.16666667e-2f));      /* 1/24 */
-    q = FNN_V(fma)(q, r, SET1(1.66666667e-1f));      /* 1/6 */
+    VT q = FNN_V(fma)(SET1(1.0f / 24), r, SET1(1.0f / 6));
     q = FNN_V(fma)(q, r, SET1(0.5f));
 #else
-    VT q = SET1(1.0 / 6227020800.0);                 /* 1/13! */
-    q = FNN_V(fma)(q, r, SET1(1.0 / 479001600.0));
-    q = FNN_V(fma)(q, r, SET1(1.0 / 39916800.0));
-    q = FNN_V(fma)(q, r, SET1(1.0 / 3628800.0));
-    q = FNN_V(fma)(q, r, SET1(1.0 / 362880.0));
-    q = FNN_V(fma)(q, r, SET1(1.0 / 40320.0));
-    q = FNN_V(fma)(q, r, SET1(1.0 / 5040.0));
-    q = FNN_V(fma)(q, r, SET1(1.0 / 720.0));
-    q = FNN_V(fma)(q, r, SET1(1.0 / 120.0));
-    q = FNN_V(fma)(q, r, SET1(1.0 / 24.0));
-    q = FNN_V(fma)(q, r, SET1(1.0 / 6.0));
+    VT q = SET1(1.0 / 40320);
+    q = FNN_V(fma)(q, r, SET1(1.0 / 5040));
+    q = FNN_V(fma)(q, r, SET1(1.0 / 720));
+    q = FNN_V(fma)(q, r, SET1(1.0 / 120));
+    q = FNN_V(fma)(q, r, SET1(1.0 / 24));
+    q = FNN_V(fma)(q, r, SET1(1.0 / 6));
     q = FNN_V(fma)(q, r, SET1(0.5));
 #endif
-    return FNN_V(fma)(q, FNN_V(mul)(r, r), r);
+    VT t = FNN_V(fma)(q, FNN_V(mul)(r, r), r);
+    VT hi = FNN_V(table8)(FNN_FN(fnn_exp2_eighths_hi), shifted);
+    VT lo = FNN_V(table8)(FNN_FN(fnn_exp2_eighths_lo), shifted);
+    VT e = FNN_V(add)(hi, FNN_V(fma)(hi, t, lo));
+    return FNN_V(scale_by_pow2)(e, n8);
 }
 
 /* exp(x) for x <= 0 or nan (x - max in a softmax row): only the low clamp. */
 FNN_MATH VT FNN_FN(fnn_vexp_nonpos)(VT x)
 {
-    VT k, t = FNN_FN(fnn_vexp_reduced)(FNN_V(max)(SET1(EXP_LO), x), &k);
-    return FNN_V(scale_by_pow2)(FNN_V(add)(t, SET1(1)), k);
+    return FNN_FN(fnn_vexp_in_range)(FNN_V(max)(SET1(EXP_LO), x));
 }
 
 FNN_MATH VT FNN_FN(fnn_vexp)(VT x)
 {
-    x = FNN_V(min)(SET1(EXP_HI), FNN_V(max)(SET1(EXP_LO), x));
-    VT k, t = FNN_FN(fnn_vexp_reduced)(x, &k);
-    return FNN_V(scale_by_pow2)(FNN_V(add)(t, SET1(1)), k);
+    return FNN_FN(fnn_vexp_in_range)(FNN_V(min)(SET1(EXP_HI), FNN_V(max)(SET1(EXP_LO), x)));
 }
 
 /* ---- sigmoid ---------------------------------------------------------
  * Through e = exp(-|x|) <= 1, which never overflows: 1 / (1 + e) for
- * x >= 0 and e / (1 + e) for x < 0.  The rounding of 1 + e is carried as
- * d_lo, exactly, and the quotient is num * (1 / d) with the layer's
- * reciprocal estimate (AVX-512: 14 bits, no division), then one correction
- * step, Markstein's, y + (num - y (d + d_lo)) / d, with the residual
- * num - y d exact: it squares the estimate's error and gives the nearly
- * correctly rounded quotient of num / (d + d_lo).  What remains is e's own
- * error (the exp's, within 1 ulp), halved or less in the result for
- * x >= 0 and carried whole for x < 0, and the final rounding: within 2 ulp
- * of the correctly rounded result over every float32 input, 1 ulp on the
- * float64 sweeps (benchmarks/exp_accuracy.py).  Also carrying the rounding
- * of 1 + t in the exp (its exact error, scaled by 2^k) reached 1 ulp in
- * float32, at twice the time on one AVX-512 FMA port: 2 ulp is PyTorch's
- * bound, and the accuracy fastnn chose for it.  Subnormal results stay
- * subnormal; x = -inf gives 0, +inf gives 1, nan gives nan. */
-
-/* num - y d exactly, for y close to num / d: one FMA, or Dekker's exact
- * product with Veltkamp's splitting where the layer's fma rounds twice. */
-FNN_MATH VT FNN_FN(fnn_vexact_residual)(VT num, VT y, VT d)
-{
-#if FNN_V_FUSED_FMA
-    return FNN_V(fnma)(y, d, num);
-#else
-    VT cy = FNN_V(mul)(SET1(SPLIT), y), cd = FNN_V(mul)(SET1(SPLIT), d);
-    VT y_hi = FNN_V(sub)(cy, FNN_V(sub)(cy, y)), y_lo = FNN_V(sub)(y, y_hi);
-    VT d_hi = FNN_V(sub)(cd, FNN_V(sub)(cd, d)), d_lo = FNN_V(sub)(d, d_hi);
-    VT prod = FNN_V(mul)(y, d);
-    VT err = FNN_V(add)(FNN_V(add)(FNN_V(sub)(FNN_V(mul)(y_hi, d_hi), prod), FNN_V(mul)(y_hi, d_lo)),
-                        FNN_V(mul)(y_lo, d_hi));
-    err = FNN_V(add)(err, FNN_V(mul)(y_lo, d_lo));
-    return FNN_V(sub)(FNN_V(sub)(num, prod), err);
-#endif
-}
+ * x >= 0 and e / (1 + e) for x < 0, one division either way.  The errors
+ * are e's (the exp's, within 1 ulp, and halved or less in the result for
+ * x >= 0), the rounding of 1 + e, and the division's: within 2 ulp of the
+ * correctly rounded result over every float32 input and on the float64
+ * sweeps (benchmarks/exp_accuracy.py), PyTorch's bound and the accuracy
+ * fastnn chose for the sigmoid.  Carrying the rounding of 1 + e exactly
+ * and dividing by (1 + e) + its rounding gave 1 ulp, at a tenth more time
+ * (6.1 us against 5.5 us for 16 x 1024 floats in cache, on a CPU with one
+ * AVX-512 FMA port).  The layer's division is a division
+ * instruction, not a reciprocal estimate refined by FMAs: it runs on its
+ * own unit, beside the exp's FMAs.  Subnormal results stay subnormal;
+ * x = -inf gives 0, +inf gives 1, nan gives nan. */
 
 FNN_MATH VT FNN_FN(fnn_vsigmoid)(VT v)
 {
     const VT one = SET1(1);
-    VT a = FNN_V(max)(SET1(EXP_LO), FNN_V(sub)(SET1(0), FNN_V(abs)(v)));
-    VT k, t = FNN_FN(fnn_vexp_reduced)(a, &k);
-    VT e = FNN_V(scale_by_pow2)(FNN_V(add)(t, one), k);
+    VT e = FNN_FN(fnn_vexp_nonpos)(FNN_V(sub)(SET1(0), FNN_V(abs)(v)));
     VT d = FNN_V(add)(one, e);
-    VT d_lo = FNN_V(add)(FNN_V(sub)(one, d), e);             /* exact: e <= 1 */
     MT negative = FNN_V(less)(v, SET1(0));
     VT num = FNN_V(select)(negative, e, one);
-    VT inv_d = FNN_V(reciprocal)(d);
-    VT y = FNN_V(mul)(num, inv_d);
-    /* num - y (d + d_lo), with num - y d exact */
-    VT residual = FNN_V(fnma)(y, d_lo, FNN_FN(fnn_vexact_residual)(num, y, d));
-    return FNN_V(fma)(residual, inv_d, y);
+    return FNN_V(div)(num, d);
 }
 
 /* ---- elementwise spans ---------------------------------------------- */
@@ -416,9 +405,9 @@ static inline void FNN_FN(fnn_log_softmax_finish_stream)(const FNN_T *x, FNN_T s
 #undef EXP_LO
 #undef EXP_HI
 #undef LOG2E
+#undef SHIFTER
 #undef LN2_HI
 #undef LN2_LO
-#undef SPLIT
 #undef SET1
 #undef LANES
 #undef VT

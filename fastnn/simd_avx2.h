@@ -12,7 +12,6 @@
 #define FNN_SIMD_LAYER_NAME "avx2"
 #define FNN_LANES_f32 8
 #define FNN_LANES_f64 4
-#define FNN_V_FUSED_FMA 1
 #define FNN_V_STREAM_ALIGN 32
 
 typedef __m256 fnn_v_f32;
@@ -52,25 +51,24 @@ FNN_V_INLINE fnn_v_f32 fnn_v_min_f32(fnn_v_f32 a, fnn_v_f32 b) { return _mm256_m
 FNN_V_INLINE fnn_v_f32 fnn_v_abs_f32(fnn_v_f32 a) { return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), a); }
 FNN_V_INLINE fnn_v_f32 fnn_v_round_to_int_f32(fnn_v_f32 a)
 { return _mm256_round_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
-/* x * 2^n for integer-valued n, |n| <= 252, as x 2^(n/2) 2^(n - n/2): both
- * factors are normal numbers, the first product is exact for x in [0.5, 2],
- * so the result is rounded once.  A factor's bits are built from n + bias
- * placed in the low mantissa bits of 1.5 * 2^23 and shifted into the
- * exponent field (no float-to-int conversion, which is undefined for nan). */
+/* x * 2^floor(n), |n| <= 252, as x 2^(k/2) 2^(k - k/2) with k = floor(n):
+ * both factors are normal numbers, the first product is exact for x in
+ * [0.5, 2], so the result is rounded once.  A factor's bits are built from
+ * k + bias placed in the low mantissa bits of 1.5 * 2^23 and shifted into
+ * the exponent field (no float-to-int conversion, which is undefined for
+ * nan). */
 FNN_V_INLINE fnn_v_f32 fnn_v_pow2_f32(__m256 k)
 { return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_castps_si256(_mm256_add_ps(k, _mm256_set1_ps(12582912.0f + 127.0f))), 23)); }
 FNN_V_INLINE fnn_v_f32 fnn_v_scale_by_pow2_f32(fnn_v_f32 x, fnn_v_f32 n)
 {
+    n = _mm256_floor_ps(n);
     __m256 k1 = _mm256_round_ps(_mm256_mul_ps(n, _mm256_set1_ps(0.5f)), _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
     return _mm256_mul_ps(_mm256_mul_ps(x, fnn_v_pow2_f32(k1)), fnn_v_pow2_f32(_mm256_sub_ps(n, k1)));
 }
-/* 1 / a to within 2^-14 relative for float, 2^-28 for double (or better;
- * see simd_avx512.h): a 12-bit estimate and a Newton step, a division. */
-FNN_V_INLINE fnn_v_f32 fnn_v_reciprocal_f32(fnn_v_f32 a)
-{
-    __m256 r = _mm256_rcp_ps(a);
-    return _mm256_fmadd_ps(r, _mm256_fnmadd_ps(a, r, _mm256_set1_ps(1.0f)), r);
-}
+/* table[i & 7], i the integer in the low bits of the lane's bit pattern
+ * (see simd_avx512.h). */
+FNN_V_INLINE fnn_v_f32 fnn_v_table8_f32(const float *table, fnn_v_f32 i)
+{ return _mm256_permutevar8x32_ps(_mm256_loadu_ps(table), _mm256_castps_si256(i)); }
 FNN_V_INLINE fnn_m_f32 fnn_v_less_f32(fnn_v_f32 a, fnn_v_f32 b) { return _mm256_cmp_ps(a, b, _CMP_LT_OQ); }
 FNN_V_INLINE fnn_m_f32 fnn_v_equal_f32(fnn_v_f32 a, fnn_v_f32 b) { return _mm256_cmp_ps(a, b, _CMP_EQ_OQ); }
 FNN_V_INLINE fnn_v_f32 fnn_v_select_f32(fnn_m_f32 m, fnn_v_f32 a, fnn_v_f32 b) { return _mm256_blendv_ps(b, a, m); }
@@ -111,10 +109,14 @@ FNN_V_INLINE fnn_v_f64 fnn_v_pow2_f64(__m256d k)
 { return _mm256_castsi256_pd(_mm256_slli_epi64(_mm256_castpd_si256(_mm256_add_pd(k, _mm256_set1_pd(6755399441055744.0 + 1023.0))), 52)); }
 FNN_V_INLINE fnn_v_f64 fnn_v_scale_by_pow2_f64(fnn_v_f64 x, fnn_v_f64 n)
 {
+    n = _mm256_floor_pd(n);
     __m256d k1 = _mm256_round_pd(_mm256_mul_pd(n, _mm256_set1_pd(0.5)), _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
     return _mm256_mul_pd(_mm256_mul_pd(x, fnn_v_pow2_f64(k1)), fnn_v_pow2_f64(_mm256_sub_pd(n, k1)));
 }
-FNN_V_INLINE fnn_v_f64 fnn_v_reciprocal_f64(fnn_v_f64 a) { return _mm256_div_pd(_mm256_set1_pd(1.0), a); }
+/* Eight doubles span two registers: a gather is simpler than two permutes
+ * and a blend, and no slower here. */
+FNN_V_INLINE fnn_v_f64 fnn_v_table8_f64(const double *table, fnn_v_f64 i)
+{ return _mm256_i64gather_pd(table, _mm256_and_si256(_mm256_castpd_si256(i), _mm256_set1_epi64x(7)), 8); }
 FNN_V_INLINE fnn_m_f64 fnn_v_less_f64(fnn_v_f64 a, fnn_v_f64 b) { return _mm256_cmp_pd(a, b, _CMP_LT_OQ); }
 FNN_V_INLINE fnn_m_f64 fnn_v_equal_f64(fnn_v_f64 a, fnn_v_f64 b) { return _mm256_cmp_pd(a, b, _CMP_EQ_OQ); }
 FNN_V_INLINE fnn_v_f64 fnn_v_select_f64(fnn_m_f64 m, fnn_v_f64 a, fnn_v_f64 b) { return _mm256_blendv_pd(b, a, m); }

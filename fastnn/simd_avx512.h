@@ -16,8 +16,6 @@
 #define FNN_SIMD_LAYER_NAME "avx512"
 #define FNN_LANES_f32 16
 #define FNN_LANES_f64 8
-/* fma(a, b, c) rounds once: exact residuals take one instruction. */
-#define FNN_V_FUSED_FMA 1
 /* Streaming stores need this alignment of the destination, in bytes. */
 #define FNN_V_STREAM_ALIGN 64
 
@@ -53,12 +51,13 @@ FNN_V_INLINE fnn_v_f32 fnn_v_abs_f32(fnn_v_f32 a) { return _mm512_abs_ps(a); }
 /* Nearest integer, ties to even (any x). */
 FNN_V_INLINE fnn_v_f32 fnn_v_round_to_int_f32(fnn_v_f32 a)
 { return _mm512_roundscale_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
-/* x * 2^n for integer-valued n, rounded once (to a subnormal, 0 or inf as due). */
+/* x * 2^floor(n), rounded once (to a subnormal, 0 or inf as due). */
 FNN_V_INLINE fnn_v_f32 fnn_v_scale_by_pow2_f32(fnn_v_f32 x, fnn_v_f32 n) { return _mm512_scalef_ps(x, n); }
-/* 1 / a to within 2^-14 relative for float, 2^-28 for double (or better):
- * callers refine a quotient num * reciprocal(d) with one correction step
- * (num - y d) / d, which squares the error. */
-FNN_V_INLINE fnn_v_f32 fnn_v_reciprocal_f32(fnn_v_f32 a) { return _mm512_rcp14_ps(a); }
+/* table[i & 7] in each lane, i the integer in the low bits of the lane's
+ * bit pattern (a float to which 1.5 * 2^23 was added); the eight entries
+ * are repeated so that bit 3 of i does not matter. */
+FNN_V_INLINE fnn_v_f32 fnn_v_table8_f32(const float *table, fnn_v_f32 i)
+{ return _mm512_permutexvar_ps(_mm512_castps_si512(i), _mm512_broadcast_f32x8(_mm256_loadu_ps(table))); }
 FNN_V_INLINE fnn_m_f32 fnn_v_less_f32(fnn_v_f32 a, fnn_v_f32 b) { return _mm512_cmp_ps_mask(a, b, _CMP_LT_OQ); }
 FNN_V_INLINE fnn_m_f32 fnn_v_equal_f32(fnn_v_f32 a, fnn_v_f32 b) { return _mm512_cmp_ps_mask(a, b, _CMP_EQ_OQ); }
 /* m ? a : b, lane by lane */
@@ -89,12 +88,8 @@ FNN_V_INLINE fnn_v_f64 fnn_v_abs_f64(fnn_v_f64 a) { return _mm512_abs_pd(a); }
 FNN_V_INLINE fnn_v_f64 fnn_v_round_to_int_f64(fnn_v_f64 a)
 { return _mm512_roundscale_pd(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
 FNN_V_INLINE fnn_v_f64 fnn_v_scale_by_pow2_f64(fnn_v_f64 x, fnn_v_f64 n) { return _mm512_scalef_pd(x, n); }
-/* 14 bits and a Newton step. */
-FNN_V_INLINE fnn_v_f64 fnn_v_reciprocal_f64(fnn_v_f64 a)
-{
-    __m512d r = _mm512_rcp14_pd(a);
-    return _mm512_fmadd_pd(r, _mm512_fnmadd_pd(a, r, _mm512_set1_pd(1.0)), r);
-}
+FNN_V_INLINE fnn_v_f64 fnn_v_table8_f64(const double *table, fnn_v_f64 i)
+{ return _mm512_permutexvar_pd(_mm512_castpd_si512(i), _mm512_loadu_pd(table)); }
 FNN_V_INLINE fnn_m_f64 fnn_v_less_f64(fnn_v_f64 a, fnn_v_f64 b) { return _mm512_cmp_pd_mask(a, b, _CMP_LT_OQ); }
 FNN_V_INLINE fnn_m_f64 fnn_v_equal_f64(fnn_v_f64 a, fnn_v_f64 b) { return _mm512_cmp_pd_mask(a, b, _CMP_EQ_OQ); }
 FNN_V_INLINE fnn_v_f64 fnn_v_select_f64(fnn_m_f64 m, fnn_v_f64 a, fnn_v_f64 b) { return _mm512_mask_blend_pd(m, b, a); }

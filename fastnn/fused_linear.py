@@ -107,7 +107,7 @@ def _plan(n_rows, n_features, n_classes, itemsize, max_memory, *, probabilities,
             )
         max_memory = 2 * least
 
-    rows = min(n_rows, (max_memory - fixed) // row_bytes)
+    rows = _balanced(n_rows, min(n_rows, (max_memory - fixed) // row_bytes))
     if rows >= max(1, min(n_rows, MIN_ROWS_PER_BLOCK)):
         return _Plan(rows, n_classes, False, fixed + rows * row_bytes)
     block_rows = min(n_rows, CLASS_BLOCK_ROWS)
@@ -124,7 +124,22 @@ def _plan(n_rows, n_features, n_classes, itemsize, max_memory, *, probabilities,
         # would gain nothing): a few whole rows at a time, which fit (the
         # check of `least` above guarantees one path does).
         return _Plan(rows, n_classes, False, fixed + rows * row_bytes)
+    block_rows, classes = _balanced(n_rows, block_rows), _balanced(n_classes, classes)
     return _Plan(block_rows, classes, True, blocked_bytes(block_rows, classes))
+
+
+def _balanced(total, most):
+    """The block size, at most ``most``, that splits ``total`` into as few
+    blocks as ``most`` does, the last one short by less than their number.
+
+    8,192 rows at most 8,111 to a block run as two blocks of 4,096, not as
+    8,111 and 81, whose small block's products run far below the BLAS's
+    speed.
+    """
+    if most < 1:
+        return most
+    blocks = -(-total // most)
+    return -(-total // blocks)
 
 
 def _check_max_memory(max_memory):

@@ -77,7 +77,7 @@ def _budget(path, n, d, c, dtype, probabilities, convert, weighted, has_bias, fo
         if path == "row-blocks" and not plan.class_blocked and plan.rows < n:
             return budget
         # Class blocks of a few classes, several row blocks: every loop runs.
-        if path == "class-blocks" and plan.class_blocked and 4 <= plan.classes <= c // 2 \
+        if path == "class-blocks" and plan.class_blocked and 3 <= plan.classes <= c // 2 \
                 and plan.rows < n:
             return budget
     raise AssertionError(f"no budget gives the {path} plan")
@@ -710,3 +710,28 @@ def test_a_nan_row_stays_in_its_row(path, rng):
     assert relative_error(loss[keep], expected[0][keep]) < 1e-12
     assert relative_error(grad_h[keep], expected[1][keep]) < 1e-12
     assert np.isnan(grad_W).all() == np.isnan(expected[2]).all()
+
+
+@pytest.mark.parametrize("n_rows, n_classes", [(8192, 1000), (1000, 32000), (333, 5000), (10, 7)])
+@pytest.mark.parametrize("budget", [1 << 16, 1 << 20, 4 << 20, 64 << 20])
+@pytest.mark.parametrize("itemsize", [4, 8])
+def test_blocks_are_balanced(n_rows, n_classes, budget, itemsize):
+    # A block plan never ends with a sliver: the last row or class block is
+    # short of the others by less than the number of blocks.
+    from fastnn.fused_linear import _plan
+
+    plan = _plan(n_rows, 64, n_classes, itemsize, budget, probabilities=False,
+                 convert_target=False, weighted=False, has_bias=True,
+                 w_contiguous_blocks=False, strict=False)
+    for total, size in ((n_rows, plan.rows), (n_classes, plan.classes)):
+        blocks = -(-total // size)
+        last = total - (blocks - 1) * size
+        assert 0 <= size - last < blocks
+
+
+def test_default_budget_splits_8192_rows_of_1000_classes_evenly():
+    h = np.empty((8192, 512), np.float32)
+    W = np.empty((512, 1000), np.float32)
+    plan = _plan_for(h, W, None, False, True, 64 << 20, True)
+    assert not plan.class_blocked
+    assert 8192 % plan.rows == 0 and plan.rows < 8192

@@ -201,6 +201,14 @@ _BACKWARD = {
     "tanh": _tanh_backward,
     "relu": _relu_backward,
 }
+#: Activations whose backward pass reads their output only through its sign
+#: (relu) or not at all (identity).  A dropout mask, non-negative, is applied
+#: to such an output in place, and the backward pass runs on the masked
+#: output: the same bits, since the upstream gradient is multiplied by the
+#: mask first, which zeroes it wherever the mask changed the sign test.  It
+#: saves a layer-sized array per step, which for float64 batches pushed
+#: the allocator into returning and re-faulting memory on every step.
+_MASKS_IN_PLACE = frozenset({"identity", "relu"})
 
 
 class MLP:
@@ -522,9 +530,15 @@ class MLP:
                 return inputs, z, unmasked
             h = activate(z)
             mask = None if masks is None else masks[index]
+            if mask is None:
+                masked = h
+            elif self.activation in _MASKS_IN_PLACE:
+                masked = np.multiply(h, mask, out=h)
+            else:
+                masked = h * mask
             if unmasked is not None:
                 unmasked.append(h)
-            inputs.append(h if mask is None else h * mask)
+            inputs.append(masked)
 
     def _predict_trusted(self, params, X):
         """The output layer's predictions for checked inputs (no validation)."""

@@ -22,7 +22,7 @@
 
 cimport numpy as cnp
 from cython.parallel cimport parallel, prange
-from libc.math cimport NAN, log1p
+from libc.math cimport NAN, ceil, log1p
 from libc.stdint cimport int64_t, uint64_t
 from libc.stdlib cimport free, malloc
 from libc.string cimport memset
@@ -1089,11 +1089,12 @@ def sum_losses(const double[::1] row_loss):
 
 
 # --- dropout masks -----------------------------------------------------------------
-# A counter-based generator: unit j of the row at position p keeps its value
-# when the top 24 bits of SplitMix64's finaliser of key ^ (p * units + j),
-# read as a fraction of 2^24, are at least the rate.  fastnn/dropout.py holds
-# the NumPy twin of the same arithmetic (wrapping 64-bit integers, then one
-# exact double comparison), so both give the same masks bit for bit.
+# A counter-based generator: unit j of the row at position p has the counter
+# c = p * units + j, and one SplitMix64 hash of key ^ (c >> 1) decides two
+# neighbouring counters, c even from its top 24 bits and c odd from the 24
+# below them, each read as a fraction of 2^24 and kept when it is at least
+# the rate.  fastnn/dropout.py holds the NumPy twin of the same arithmetic
+# (wrapping 64-bit integers), so both give the same masks bit for bit.
 
 cdef inline uint64_t splitmix64(uint64_t z) noexcept nogil:
     z = z + <uint64_t>0x9E3779B97F4A7C15ULL
@@ -1102,13 +1103,27 @@ cdef inline uint64_t splitmix64(uint64_t z) noexcept nogil:
     return z ^ (z >> 31)
 
 
-cdef inline void dropout_mask_row(uint64_t counter0, uint64_t key, double rate, floating scale,
-                                  floating *out, Py_ssize_t units) noexcept nogil:
-    cdef Py_ssize_t j
-    cdef uint64_t z
-    for j in range(units):
-        z = splitmix64((counter0 + <uint64_t>j) ^ key)
-        out[j] = scale if <double>(z >> 40) * (1.0 / 16777216.0) >= rate else 0
+cdef inline void dropout_mask_row(uint64_t counter0, uint64_t key, uint64_t threshold,
+                                  floating scale, floating *out, Py_ssize_t units) noexcept nogil:
+    # (bits) / 2^24 >= rate exactly when the 24-bit integer is at least
+    # ceil(rate 2^24): one integer comparison, no conversion to double.
+    cdef Py_ssize_t j = 0, k, pairs
+    cdef uint64_t z, pair0
+    if units == 0:
+        return
+    if counter0 & 1:  # the row starts on the odd half of a pair
+        z = splitmix64((counter0 >> 1) ^ key)
+        out[0] = scale if ((z >> 16) & 0xFFFFFF) >= threshold else 0
+        j = 1
+    pair0 = (counter0 + <uint64_t>j) >> 1
+    pairs = (units - j) // 2
+    for k in range(pairs):
+        z = splitmix64((pair0 + <uint64_t>k) ^ key)
+        out[j + 2 * k] = scale if (z >> 40) >= threshold else 0
+        out[j + 2 * k + 1] = scale if ((z >> 16) & 0xFFFFFF) >= threshold else 0
+    if j + 2 * pairs < units:  # and ends on the even half of one
+        z = splitmix64((pair0 + <uint64_t>pairs) ^ key)
+        out[units - 1] = scale if (z >> 40) >= threshold else 0
 
 
 def dropout_mask(const uint64_t[::1] positions,   # IN (N,) the rows' positions in the data
@@ -1117,15 +1132,17 @@ def dropout_mask(const uint64_t[::1] positions,   # IN (N,) the rows' positions 
                  int n_threads):
     cdef Py_ssize_t n_rows = out.shape[0], units = out.shape[1], i
     cdef floating scale = <floating>(1.0 / (1.0 - rate))
+    cdef uint64_t threshold = <uint64_t>ceil(rate * 16777216.0)
     if n_rows == 0 or units == 0:
         return
     if n_threads <= 1:
         with nogil:
             for i in range(n_rows):
-                dropout_mask_row(positions[i] * <uint64_t>units, key, rate, scale, &out[i, 0],
-                                 units)
+                dropout_mask_row(positions[i] * <uint64_t>units, key, threshold, scale,
+                                 &out[i, 0], units)
         return
     with nogil:
         for i in prange(n_rows, num_threads=n_threads, schedule="dynamic",
                         chunksize=blocks_per_grab(units)):
-            dropout_mask_row(positions[i] * <uint64_t>units, key, rate, scale, &out[i, 0], units)
+            dropout_mask_row(positions[i] * <uint64_t>units, key, threshold, scale, &out[i, 0],
+                             units)

@@ -13,8 +13,11 @@ gradient check can draw the same masks again.
 
 The hash is SplitMix64's finaliser (Steele, Lea and Flood, "Fast splittable
 pseudorandom number generators", OOPSLA 2014), whose output passes BigCrush
-when fed a counter; the top 24 bits of it give a uniform number on
-``[0, 1)`` in steps of ``2^-24``.  The compiled kernel ``dropout_mask``
+when fed a counter.  Each hash decides two neighbouring units: 24 of its
+bits give each a uniform number on ``[0, 1)`` in steps of ``2^-24``, the
+top 24 for the first and the 24 below them for the second, which halves the
+cost of a mask (the multiplies of 64-bit integers are most of it).  The
+compiled kernel ``dropout_mask``
 computes the masks; `dropout_masks_reference` is its NumPy twin, the same
 arithmetic step for step, which the tests hold it to.
 """
@@ -127,10 +130,13 @@ def dropout_masks(
 
     Notes
     -----
-    Unit ``j`` of layer ``l`` in row ``r`` is kept when
-    ``u = mix(key(seed, step, l) ^ (r * units + j)) / 2^64 >= p``, with
-    ``mix`` SplitMix64's finaliser: the decision depends on nothing else, so
-    a row's mask is the same whichever rows are drawn with it.
+    Unit ``j`` of layer ``l`` in row ``r`` has the counter
+    ``c = r * units + j`` and is kept when ``u >= p``, where
+    ``z = mix(key(seed, step, l) ^ (c >> 1))``, with ``mix`` SplitMix64's
+    finaliser, and ``u`` is bits 40-63 of ``z`` for even ``c`` and bits
+    16-39 for odd ``c``, divided by ``2^24``.  The decision depends on
+    nothing else, so a row's mask is the same whichever rows are drawn with
+    it.
 
     Examples
     --------
@@ -165,18 +171,24 @@ def dropout_masks(
                       int(seed), int(step), dtype)
 
 
-def draw_masks(positions, hidden_sizes, rates, seed, step, dtype):
+def draw_masks(positions, hidden_sizes, rates, seed, step, dtype, reuse=None):
     """`dropout_masks` for checked arguments: the estimators' minibatch path.
 
     ``positions`` is a contiguous uint64 array, ``rates`` one rate per hidden
-    layer in [0, 1), ``dtype`` float32 or float64.
+    layer in [0, 1), ``dtype`` float32 or float64.  ``reuse`` is None or the
+    list this function returned for as many rows before, whose arrays are
+    overwritten instead of allocated again: a training loop's masks live for
+    one step, and a new layer-sized array every step costs more than drawing
+    it when the allocator hands such arrays back to the system each time.
     """
     masks: list[Optional[NDArray[np.floating]]] = []
     for layer, (units, rate) in enumerate(zip(hidden_sizes, rates)):
         if rate == 0.0:
             masks.append(None)
             continue
-        mask = np.empty((positions.shape[0], units), dtype=dtype)
+        mask = reuse[layer] if reuse is not None else None
+        if mask is None or mask.shape != (positions.shape[0], units) or mask.dtype != dtype:
+            mask = np.empty((positions.shape[0], units), dtype=dtype)
         run_kernel(_dispatch.kernels.dropout_mask, positions, _layer_key(seed, step, layer),
                    rate, mask, threads_for(mask.size, PARALLEL_MIN_ELEMENTS))
         masks.append(mask)
@@ -200,7 +212,9 @@ def dropout_masks_reference(positions, hidden_sizes, rates, seed, step, dtype):
             masks.append(None)
             continue
         counters = positions[:, None] * np.uint64(units) + np.arange(units, dtype=np.uint64)
-        counters ^= np.uint64(_layer_key(seed, step, layer))
-        uniform = (_mix(counters) >> np.uint64(40)).astype(np.float64) * 2.0**-24
+        hashes = _mix((counters >> np.uint64(1)) ^ np.uint64(_layer_key(seed, step, layer)))
+        bits = np.where(counters & np.uint64(1), (hashes >> np.uint64(16)) & np.uint64(0xFFFFFF),
+                        hashes >> np.uint64(40))
+        uniform = bits.astype(np.float64) * 2.0**-24
         masks.append(np.where(uniform >= rate, dtype.type(1.0 / (1.0 - rate)), dtype.type(0.0)))
     return masks

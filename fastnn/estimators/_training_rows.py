@@ -79,6 +79,7 @@ class InMemoryRows:
         # Each row's position in the whole data, which its dropout masks depend on.
         self.positions = np.arange(self.n_samples, dtype=np.uint64) if positions is None \
             else positions
+        self._masks = None  # the last step's dropout masks, overwritten by the next
 
     def subset(self, indices):
         """The rows ``indices``, as rows of their own."""
@@ -103,7 +104,9 @@ class InMemoryRows:
         masks = None
         if dropout is not None:
             positions = self.positions if rows is None else self.positions[rows]
-            masks = draw_masks(positions, self.mlp.layer_sizes[1:-1], *dropout, self.mlp.dtype)
+            masks = draw_masks(positions, self.mlp.layer_sizes[1:-1], *dropout, self.mlp.dtype,
+                               reuse=self._masks)
+            self._masks = masks
         loss, grad = self.mlp._loss_and_grad_trusted(
             params, X, targets, weights, alpha / total, want_grad, self.convention.scale, masks
         )

@@ -18,7 +18,7 @@ import tracemalloc
 import numpy as np
 
 from _machine import MIN_WINDOW_S, CpuMonitor, Load
-from _peers import import_scipy_special, import_torch
+from _peers import import_jax, import_scipy_special, import_torch
 from _timer import measure
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -82,6 +82,7 @@ class Context:
         self.args = args
         self.fastnn = import_fastnn()
         self.torch = None if args.no_torch else import_torch()
+        self.jax = None if getattr(args, "no_jax", False) else import_jax()
         self.special = import_scipy_special()
         self.threads = args.threads
         self.max_threads = max(args.threads)

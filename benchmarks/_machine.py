@@ -77,6 +77,7 @@ def machine_info(ctx):
         "fastnn_path": os.path.dirname(ctx.fastnn.__file__),
         "fastnn_config": ctx.fastnn.show_config(mode="dicts"),
         "torch": ctx.torch.__version__ if ctx.torch is not None else None,
+        "jax": ctx.jax.__version__ if getattr(ctx, "jax", None) is not None else None,
         "scipy": None,
         "threads": ctx.threads,
         "env": {k: os.environ[k] for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS") if k in os.environ},
@@ -151,6 +152,7 @@ def print_machine(info):
     print(f"  python  : {info['python']} on {info['platform']}")
     print(f"  numpy   : {info['numpy']} (BLAS: {info['numpy_blas']})")
     print(f"  torch   : {info['torch'] or 'not installed (see docs/benchmarks.md)'}")
+    print(f"  jax     : {info.get('jax') or 'not installed (see docs/benchmarks.md)'}")
     print(f"  scipy   : {info['scipy'] or 'not installed'}")
     print(f"  fastnn  : {info['fastnn']} from {info['fastnn_path']}")
     for line in config_lines(config, indent=" " * 12):

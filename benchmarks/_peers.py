@@ -1,4 +1,4 @@
-"""The kernels under test and their peers: textbook NumPy, PyTorch, SciPy.
+"""The kernels under test and their peers: textbook NumPy, PyTorch, JAX, SciPy.
 
 Each :class:`Kernel` knows how to make inputs for a shape and dtype, how many
 bytes one call must at least read and write, and how to build a zero-argument
@@ -31,6 +31,21 @@ def import_torch():
     except ImportError:
         return None
     return torch
+
+
+def import_jax():
+    """JAX with float64 enabled, or None when it is not installed.
+
+    XLA runs on its own thread pool, one thread per CPU, which cannot be
+    resized once JAX is loaded: the kernel tables time JAX only at the run's
+    largest thread count.
+    """
+    try:
+        import jax
+    except ImportError:
+        return None
+    jax.config.update("jax_enable_x64", True)  # float64 inputs stay float64
+    return jax
 
 
 def import_scipy_special():
@@ -101,6 +116,7 @@ class Kernel:
     fastnn: Callable  # (fastnn, inputs) -> callable
     numpy: Callable  # (inputs) -> callable
     torch: Callable = None  # (torch, inputs) -> callable
+    jax: Callable = None  # (jax, inputs) -> callable
     scipy: Callable = None  # (scipy.special, inputs) -> callable
 
 
@@ -172,6 +188,40 @@ def _torch_sigmoid_backward(torch, inputs):
     return lambda: grad_out * s * (1 - s)
 
 
+def _jax_elementwise(name):
+    """``jax.jit`` of ``jax.nn.<name>`` on the last axis, waited for: XLA runs asynchronously."""
+
+    def build(jax, inputs):
+        fn = getattr(jax.nn, name)
+        compiled = jax.jit(fn if name == "sigmoid" else lambda x: fn(x, axis=-1))
+        x = jax.device_put(inputs["x"])
+        return lambda: compiled(x).block_until_ready()
+
+    return build
+
+
+def _jax_loss_and_grad(loss_of, target_key):
+    """``jax.jit(jax.value_and_grad(loss))`` with respect to the logits, waited for."""
+
+    def build(jax, inputs):
+        compiled = jax.jit(jax.value_and_grad(lambda z, t: loss_of(jax, z, t)))
+        x, t = jax.device_put(inputs["x"]), jax.device_put(inputs[target_key])
+        return lambda: jax.block_until_ready(compiled(x, t))
+
+    return build
+
+
+def _jax_cross_entropy(jax, logits, labels):
+    log_p = jax.nn.log_softmax(logits, axis=-1)
+    return -jax.numpy.take_along_axis(log_p, labels[:, None], axis=-1).mean()
+
+
+def _jax_binary_cross_entropy(jax, logits, target):
+    # The stable form, as PyTorch's binary_cross_entropy_with_logits computes it.
+    jnp = jax.numpy
+    return jnp.mean(jnp.maximum(logits, 0) - logits * target + jnp.log1p(jnp.exp(-jnp.abs(logits))))
+
+
 KERNELS = {
     "softmax": Kernel(
         name="softmax",
@@ -180,6 +230,7 @@ KERNELS = {
         fastnn=lambda fastnn, d: lambda: fastnn.softmax(d["x"]),
         numpy=lambda d: lambda: numpy_softmax(d["x"]),
         torch=lambda torch, d: (lambda t: lambda: torch.softmax(t, dim=-1))(torch.from_numpy(d["x"])),
+        jax=_jax_elementwise("softmax"),
         scipy=lambda special, d: lambda: special.softmax(d["x"], axis=-1),
     ),
     "log_softmax": Kernel(
@@ -189,6 +240,7 @@ KERNELS = {
         fastnn=lambda fastnn, d: lambda: fastnn.log_softmax(d["x"]),
         numpy=lambda d: lambda: numpy_log_softmax(d["x"]),
         torch=lambda torch, d: (lambda t: lambda: torch.log_softmax(t, dim=-1))(torch.from_numpy(d["x"])),
+        jax=_jax_elementwise("log_softmax"),
         scipy=lambda special, d: lambda: special.log_softmax(d["x"], axis=-1),
     ),
     "softmax_cross_entropy": Kernel(
@@ -199,6 +251,7 @@ KERNELS = {
         fastnn=lambda fastnn, d: lambda: fastnn.softmax_cross_entropy(d["x"], d["labels"]),
         numpy=lambda d: lambda: numpy_softmax_cross_entropy(d["x"], d["labels"]),
         torch=_torch_cross_entropy,
+        jax=_jax_loss_and_grad(_jax_cross_entropy, "labels"),
     ),
     "sigmoid": Kernel(
         name="sigmoid",
@@ -207,6 +260,7 @@ KERNELS = {
         fastnn=lambda fastnn, d: lambda: fastnn.sigmoid(d["x"]),
         numpy=lambda d: lambda: numpy_sigmoid(d["x"]),
         torch=lambda torch, d: (lambda t: lambda: torch.sigmoid(t))(torch.from_numpy(d["x"])),
+        jax=_jax_elementwise("sigmoid"),
         scipy=lambda special, d: lambda: special.expit(d["x"]),
     ),
     "sigmoid_binary_cross_entropy": Kernel(
@@ -217,6 +271,7 @@ KERNELS = {
         fastnn=lambda fastnn, d: lambda: fastnn.sigmoid_binary_cross_entropy(d["x"], d["t"]),
         numpy=lambda d: lambda: numpy_sigmoid_binary_cross_entropy(d["x"], d["t"]),
         torch=_torch_binary_cross_entropy,
+        jax=_jax_loss_and_grad(_jax_binary_cross_entropy, "t"),
     ),
     "sigmoid_backward": Kernel(
         name="sigmoid_backward",

@@ -31,7 +31,7 @@ from _timer import format_seconds
 BUSY_MARK = "*"
 # The peers' order in the summary and the chart; a peer the kernel tables time
 # that is not listed here (a new one) comes after these, by name.
-PEER_ORDER = ["numpy", "torch", "scipy"]
+PEER_ORDER = ["numpy", "torch", "jax", "scipy"]
 LIMIT = "np.copyto"  # the kernel tables' copy of the same bytes: the limit, not a peer
 
 

@@ -1,7 +1,8 @@
 """fastnn's performance goals, each checked against figures measured in the same run.
 
 Every goal is a ratio of two medians timed in this run at the same thread
-count: against PyTorch, the fastest peer; against ``np.copyto`` of the same
+count: against PyTorch and JAX, the fastest peers (JAX on its own thread
+pool, against fastnn at the run's largest thread count); against ``np.copyto`` of the same
 array, the physical limit for long rows; against ``np.exp(x, out=)`` for short
 rows; against fastnn's own softmax for the fused cross-entropy; 1 thread
 against 2; against scikit-learn's fit; and against the GEMM floor, the time of
@@ -18,7 +19,7 @@ from _cases import shapes_for, shape_label
 from _peers import KERNELS
 from _report import format_ratio
 
-TORCH_SPEEDUP = 1.25  # every kernel, every shape, dtype and thread count
+TORCH_SPEEDUP = 1.25  # every kernel against PyTorch and JAX, every shape, dtype and thread count
 COPY_LIMIT = {1: 2.0, 2: 1.3}  # float32 softmax/log_softmax(out=) time / np.copyto time, by threads
 COPY_SHAPES = ["4096x1000", "64x50000"]
 XENT_OVER_SOFTMAX = 1.15  # fused loss + gradient time / softmax time
@@ -40,15 +41,18 @@ def _case(entry):
     return f"{entry['shape']} {entry['dtype']} {entry['threads']} thr"
 
 
-def _torch_goals(ctx, have_kernels):
+def _peer_goals(ctx, have_kernels, peer, peer_name, scope):
+    """Every kernel >= TORCH_SPEEDUP x ``peer`` on every row the peer was timed in."""
     goals = []
     for name in KERNELS:
-        label = f"{name} >= {TORCH_SPEEDUP}x PyTorch (every shape, dtype, thread count)"
+        label = f"{name} >= {TORCH_SPEEDUP}x {peer_name} ({scope})"
+        if KERNELS[name].__dict__.get(peer) is None:
+            continue  # no such peer for this kernel
         if not have_kernels:
             goals.append((label, "-", "n/a (kernels section not run)"))
             continue
-        if ctx.torch is None:
-            goals.append((label, "-", "n/a (torch not installed)"))
+        if getattr(ctx, peer, None) is None:
+            goals.append((label, "-", f"n/a ({peer} not installed)"))
             continue
         labels = {shape_label(s) for s in shapes_for(name)}
         worst = None
@@ -58,10 +62,10 @@ def _torch_goals(ctx, have_kernels):
             if entry["shape"] not in labels:
                 continue
             key = {k: entry[k] for k in ("kernel", "shape", "dtype", "threads")}
-            torch_time = ctx.find("kernels", "torch", **key)
-            if torch_time is None:
+            peer_time = ctx.find("kernels", peer, **key)
+            if peer_time is None:
                 continue
-            ratio = torch_time / entry["median"]
+            ratio = peer_time / entry["median"]
             if worst is None or ratio < worst[0]:
                 worst = (ratio, _case(entry))
         if worst is None:
@@ -269,7 +273,8 @@ def evaluate(ctx, exp_result=None):
     """List of (goal, measured, verdict) tuples; verdict PASS, MISS or "n/a (...)"."""
     have_kernels = any(r["section"] == "kernels" for r in ctx.records)
     return [
-        *_torch_goals(ctx, have_kernels),
+        *_peer_goals(ctx, have_kernels, "torch", "PyTorch", "every shape, dtype, thread count"),
+        *_peer_goals(ctx, have_kernels, "jax", "JAX", "every shape and dtype, JAX's own threads"),
         *_copy_goals(ctx),
         _xent_goal(ctx, have_kernels),
         _short_row_goal(ctx),

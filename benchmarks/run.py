@@ -108,6 +108,7 @@ def parse_args(argv=None):
                         help="seconds of repeats per implementation and case (default 0.2, 0.05 with --quick; "
                         "0 for a smoke run of the minimum repeats)")
     parser.add_argument("--no-torch", action="store_true", help="do not compare against PyTorch even if installed")
+    parser.add_argument("--no-jax", action="store_true", help="do not compare against JAX even if installed")
     parser.add_argument("--goals", action="store_true",
                         help="end with fastnn's performance goals, each PASS or MISS against this run's figures "
                         "(for those who tune fastnn; a MISS is not an error)")

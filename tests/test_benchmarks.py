@@ -115,10 +115,11 @@ def test_runner_runs_only_the_named_section(tmp_path):
 class FakeRun:
     """The parts of a run's Context that the goals read, filled by hand."""
 
-    def __init__(self, bench, torch=True):
+    def __init__(self, bench, torch=True, jax=False):
         self.records = []
         self.sections = {}
         self.torch = object() if torch else None
+        self.jax = object() if jax else None
         self.fastnn = fastnn
         self.max_threads = 2
         self.find = bench("_context").Context.find.__get__(self)
@@ -148,10 +149,31 @@ def test_pytorch_goal_is_the_worst_measured_ratio(bench, torch_time, verdict):
     assert measured == f"worst {torch_time:.2f}x (4096x1000 float32 2 thr)"
 
 
+@pytest.mark.parametrize("jax_time, verdict", [(1.30, "PASS"), (1.20, "MISS")])
+def test_jax_goal_reads_the_rows_jax_was_timed_in(bench, jax_time, verdict):
+    # JAX runs on its own thread pool, timed only at the run's largest thread
+    # count: the 1-thread row has no JAX figure and is not compared.
+    run = FakeRun(bench, jax=True)
+    run.kernel("sigmoid", "fastnn", 1.0, shape="1000x1000")
+    run.kernel("sigmoid", "fastnn", 1.0, shape="1000x1000", threads=2)
+    run.kernel("sigmoid", "jax", jax_time, shape="1000x1000", threads=2)
+    targets = bench("_targets").evaluate(run)
+    _, measured, got = goal(targets, "sigmoid >= 1.25x JAX")
+    assert (got, measured) == (verdict, f"worst {jax_time:.2f}x (1000x1000 float32 2 thr)")
+    # sigmoid_backward has no JAX peer, so no JAX goal.
+    assert not [t for t in targets if t[0].startswith("sigmoid_backward >= 1.25x JAX")]
+
+
+def test_jax_goal_without_jax_is_not_applicable(bench):
+    run = FakeRun(bench)
+    run.kernel("softmax", "fastnn", 1.0)
+    assert goal(bench("_targets").evaluate(run), "softmax >= 1.25x JAX")[2] == "n/a (jax not installed)"
+
+
 def test_pytorch_goal_without_torch_is_not_applicable(bench):
     run = FakeRun(bench, torch=False)
     run.kernel("softmax", "fastnn", 1.0)
-    assert goal(bench("_targets").evaluate(run), "softmax >= 1.25x")[2] == "n/a (torch not installed)"
+    assert goal(bench("_targets").evaluate(run), "softmax >= 1.25x PyTorch")[2] == "n/a (torch not installed)"
 
 
 @pytest.mark.parametrize("xent_time, verdict", [(1.10, "PASS"), (1.20, "MISS")])

@@ -1,4 +1,4 @@
-"""One table per kernel: fastnn against textbook NumPy, PyTorch and SciPy, and against a copy.
+"""One table per kernel: fastnn against textbook NumPy, PyTorch, JAX and SciPy, and against a copy.
 
 Every kernel of ``_peers.KERNELS`` (or those of ``--kernels``) on the shapes of
 ``_cases`` (two small, three large; 1e6 elements for the sigmoid family),
@@ -6,7 +6,9 @@ float32 and float64, each thread count of ``--threads``.  fastnn allocates
 its result, as its peers do.  Before timing, every implementation's result is
 compared with the NumPy formula in float64.  The last column is fastnn's
 share of the memory bandwidth of ``np.copyto`` of an array of the result's
-size, timed in the same run at the same thread count.
+size, timed in the same run at the same thread count.  JAX runs on XLA's
+own thread pool, which cannot be resized: it is timed in the rows of the
+run's largest thread count only.
 """
 
 import numpy as np
@@ -15,18 +17,22 @@ from _cases import DTYPES, dtype_name, shape_label, shapes_for
 from _peers import KERNELS, agree
 from _report import cell, heading, is_busy, print_load_legend, ratio_label, time_cell
 
-PEERS = ["numpy", "torch", "scipy"]
+PEERS = ["numpy", "torch", "jax", "scipy"]
 
 PEER_NOTES = {
-    "softmax": "numpy: e = exp(x - max); e / e.sum | torch.softmax | scipy.special.softmax",
-    "log_softmax": "numpy: s = x - max; s - log(exp(s).sum) | torch.log_softmax | scipy.special.log_softmax",
+    "softmax": "numpy: e = exp(x - max); e / e.sum | torch.softmax | jax.jit(jax.nn.softmax) | "
+    "scipy.special.softmax",
+    "log_softmax": "numpy: s = x - max; s - log(exp(s).sum) | torch.log_softmax | "
+    "jax.jit(jax.nn.log_softmax) | scipy.special.log_softmax",
     "softmax_cross_entropy": "mean loss + gradient w.r.t. logits, integer labels | numpy: log-softmax, "
-    "gather, p - onehot | torch: F.cross_entropy forward + autograd backward",
-    "sigmoid": "numpy: 1 / (1 + exp(-x)) | torch.sigmoid | scipy.special.expit",
+    "gather, p - onehot | torch: F.cross_entropy forward + autograd backward | jax: jit of "
+    "value_and_grad of the mean of -log_softmax at the labels",
+    "sigmoid": "numpy: 1 / (1 + exp(-x)) | torch.sigmoid | jax.jit(jax.nn.sigmoid) | scipy.special.expit",
     "sigmoid_backward": "grad_out * s * (1 - s) | numpy: that expression | torch.ops.aten.sigmoid_backward",
     "sigmoid_binary_cross_entropy": "mean loss + gradient w.r.t. logits, 0/1 targets | numpy: "
     "max(z, 0) - z t + log1p(exp(-|z|)), sigmoid(z) - t | torch: "
-    "F.binary_cross_entropy_with_logits forward + autograd backward",
+    "F.binary_cross_entropy_with_logits forward + autograd backward | jax: jit of value_and_grad "
+    "of the same formula",
 }
 COPY_NOTE = (
     " | 'of copy': fastnn's GB/s over np.copyto's on an array of the result's size (100% = as fast as "
@@ -64,6 +70,8 @@ def run(ctx):
                 impls = {"fastnn": kernel.fastnn(ctx.fastnn, inputs), "numpy": kernel.numpy(inputs)}
                 if ctx.torch is not None and kernel.torch is not None:
                     impls["torch"] = kernel.torch(ctx.torch, inputs)
+                if ctx.jax is not None and kernel.jax is not None:
+                    impls["jax"] = kernel.jax(ctx.jax, inputs)
                 if ctx.special is not None and kernel.scipy is not None:
                     impls["scipy"] = kernel.scipy(ctx.special, inputs)
                 # Reference: the NumPy formula in float64 on the same data.
@@ -76,6 +84,8 @@ def run(ctx):
                     copy, copy_bytes = _copy_time(ctx, shape, dtype, threads, copies)
                     timings = {}
                     for impl, fn in impls.items():
+                        if impl == "jax" and threads != ctx.max_threads:
+                            continue  # one set of rows: XLA's pool has its own size
                         timing = ctx.time(fn)
                         timings[impl] = timing
                         ctx.record(

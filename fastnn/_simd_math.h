@@ -287,6 +287,55 @@ FNN_MATH double FNN_FN(fnn_careful_pass)(const FNN_T *x, FNN_T shift, const FNN_
 }
 #undef FNN_CHAINS
 
+/* acc[0..n) += the first n lanes of v, in double (n <= LANES). */
+FNN_MATH void FNN_FN(fnn_vadd_into_doubles)(double *acc, VT v, ptrdiff_t n)
+{
+#if FNN_IS_F32
+    const ptrdiff_t half = LANES / 2;
+    fnn_v_f64 parts[2] = {fnn_v_low_to_f64(v), fnn_v_high_to_f64(v)};
+#else
+    const ptrdiff_t half = LANES;
+    fnn_v_f64 parts[1] = {v};
+#endif
+    for (ptrdiff_t p = 0; p * half < n; p++) {
+        double *a = acc + p * half;
+        ptrdiff_t valid = n - p * half < half ? n - p * half : half;
+        if (valid == half)
+            fnn_v_store_f64(a, fnn_v_add_f64(fnn_v_load_f64(a), parts[p]));
+        else
+            fnn_v_store_partial_f64(a, fnn_v_add_f64(fnn_v_load_partial_f64(a, valid, 0.0), parts[p]),
+                                    valid);
+    }
+}
+
+/* One row of the column kernels (_spans.h): e[c] = exp(row[c] - m[c]) for
+ * c < w, stored in out unless it is NULL, and added to sums[c] in double.
+ * With ones set, each e equal to 1 is counted in ones[c] instead of added
+ * (the careful sum, see fnn_careful_pass).  Column c's sum is the same
+ * sequence of additions however w is split into vectors. */
+FNN_MATH void FNN_FN(fnn_exp_columns_row)(const FNN_T *row, const FNN_T *m, FNN_T *out,
+                                          double *sums, double *ones, ptrdiff_t w)
+{
+    for (ptrdiff_t c = 0; c < w; c += LANES) {
+        ptrdiff_t valid = w - c < LANES ? w - c : LANES;
+        VT x = valid == LANES ? FNN_V(load)(row + c) : FNN_V(load_partial)(row + c, valid, 0);
+        VT shift = valid == LANES ? FNN_V(load)(m + c) : FNN_V(load_partial)(m + c, valid, 0);
+        VT e = FNN_FN(fnn_vexp_nonpos)(FNN_V(sub)(x, shift));
+        if (out) {
+            if (valid == LANES)
+                FNN_V(store)(out + c, e);
+            else
+                FNN_V(store_partial)(out + c, e, valid);
+        }
+        if (ones) {
+            VT is_one = FNN_V(select)(FNN_V(equal)(e, SET1(1)), SET1(1), SET1(0));
+            FNN_FN(fnn_vadd_into_doubles)(ones + c, is_one, valid);
+            e = FNN_V(sub)(e, is_one);
+        }
+        FNN_FN(fnn_vadd_into_doubles)(sums + c, e, valid);
+    }
+}
+
 /* out[j] = exp(x[j] - shift); returns the sum of out.  out may be x. */
 static inline double FNN_FN(fnn_exp_store_sum)(const FNN_T *x, FNN_T shift, FNN_T *out, ptrdiff_t n)
 {

@@ -199,16 +199,8 @@ static inline void FNN_FN(fnn_softmax_columns)(const FNN_T *x, FNN_T *out, ptrdi
             m[c] = row[c] > m[c] ? row[c] : m[c];
     }
     if (mode == FNN_SOFTMAX) {
-        for (ptrdiff_t k = 0; k < K; k++) {
-            const FNN_T *row = x + k * stride;
-            FNN_T *orow = out + k * stride;
-            FNN_SIMD
-            for (ptrdiff_t c = 0; c < w; c++) {
-                FNN_T e = FNN_EXP_NONPOS(row[c] - m[c]);
-                orow[c] = e;
-                s[c] += e;
-            }
-        }
+        for (ptrdiff_t k = 0; k < K; k++)
+            FNN_FN(fnn_exp_columns_row)(x + k * stride, m, out + k * stride, s, NULL, w);
         for (ptrdiff_t c = 0; c < w; c++)
             factor[c] = (FNN_T)(1.0 / s[c]);
         for (ptrdiff_t k = 0; k < K; k++) {
@@ -219,34 +211,16 @@ static inline void FNN_FN(fnn_softmax_columns)(const FNN_T *x, FNN_T *out, ptrdi
         }
     } else if (mode == FNN_EXP_SHIFTED) {
         /* Sums less one, for the log-sum-exp (see fnn_careful_pass in _simd_math.h). */
-        for (ptrdiff_t k = 0; k < K; k++) {
-            const FNN_T *row = x + k * stride;
-            FNN_T *orow = out + k * stride;
-            FNN_SIMD
-            for (ptrdiff_t c = 0; c < w; c++) {
-                FNN_T e = FNN_EXP_NONPOS(row[c] - m[c]);
-                FNN_T one = e == (FNN_T)1 ? (FNN_T)1 : (FNN_T)0;
-                orow[c] = e;
-                s[c] += e - one;
-                ones[c] += one;
-            }
-        }
+        for (ptrdiff_t k = 0; k < K; k++)
+            FNN_FN(fnn_exp_columns_row)(x + k * stride, m, out + k * stride, s, ones, w);
         for (ptrdiff_t c = 0; c < w; c++) {
             max_out[c] = m[c];
             sum_out[c] = (ones[c] - 1.0) + s[c];
         }
     } else {
         /* The log-softmax, or the statistics alone: sums less one. */
-        for (ptrdiff_t k = 0; k < K; k++) {
-            const FNN_T *row = x + k * stride;
-            FNN_SIMD
-            for (ptrdiff_t c = 0; c < w; c++) {
-                FNN_T e = FNN_EXP_NONPOS(row[c] - m[c]);
-                FNN_T one = e == (FNN_T)1 ? (FNN_T)1 : (FNN_T)0;
-                s[c] += e - one;
-                ones[c] += one;
-            }
-        }
+        for (ptrdiff_t k = 0; k < K; k++)
+            FNN_FN(fnn_exp_columns_row)(x + k * stride, m, NULL, s, ones, w);
         if (mode == FNN_MAX_SUM) {
             for (ptrdiff_t c = 0; c < w; c++) {
                 double sum = (ones[c] - 1.0) + s[c];

@@ -186,6 +186,17 @@ def test_cross_entropy_goal_compares_with_softmax_of_the_same_case(bench, xent_t
     assert (got, measured) == (verdict, f"worst {xent_time:.2f}x (4096x1000 float32 1 thr)")
 
 
+def test_cross_entropy_goal_leaves_out_small_calls(bench):
+    # Below 4096 rows the loss's fixed costs dominate; the goal covers N >= 4096.
+    run = FakeRun(bench)
+    run.kernel("softmax", "fastnn", 1.0)
+    run.kernel("softmax_cross_entropy", "fastnn", 1.10)
+    run.kernel("softmax", "fastnn", 1.0, shape="1x10")
+    run.kernel("softmax_cross_entropy", "fastnn", 3.0, shape="1x10")
+    _, measured, got = goal(bench("_targets").evaluate(run), "softmax_cross_entropy (loss + grad)")
+    assert (got, measured) == ("PASS", "worst 1.10x (4096x1000 float32 1 thr)")
+
+
 def long_row(shape, threads, copy, softmax_out, log_softmax_out):
     return {"shape": shape, "threads": threads, "np.copyto": {"median": copy},
             "softmax(out=)": {"median": softmax_out}, "log_softmax(out=)": {"median": log_softmax_out}}

@@ -17,9 +17,9 @@ when fed a counter.  Each hash decides two neighbouring units: 24 of its
 bits give each a uniform number on ``[0, 1)`` in steps of ``2^-24``, the
 top 24 for the first and the 24 below them for the second, which halves the
 cost of a mask (the multiplies of 64-bit integers are most of it).  The
-compiled kernel ``dropout_mask``
-computes the masks; `dropout_masks_reference` is its NumPy twin, the same
-arithmetic step for step, which the tests hold it to.
+compiled kernel ``dropout_mask`` computes the masks;
+`dropout_masks_reference` is its NumPy twin, the same arithmetic step for
+step, which the tests hold it to.
 """
 
 from __future__ import annotations

@@ -107,8 +107,9 @@ def _plan(n_rows, n_features, n_classes, itemsize, max_memory, *, probabilities,
             )
         max_memory = 2 * least
 
-    rows = _balanced(n_rows, min(n_rows, (max_memory - fixed) // row_bytes))
+    rows = min(n_rows, (max_memory - fixed) // row_bytes)
     if rows >= max(1, min(n_rows, MIN_ROWS_PER_BLOCK)):
+        rows = _balanced(n_rows, rows)
         return _Plan(rows, n_classes, False, fixed + rows * row_bytes)
     block_rows = min(n_rows, CLASS_BLOCK_ROWS)
     while True:
@@ -123,6 +124,7 @@ def _plan(n_rows, n_features, n_classes, itemsize, max_memory, *, probabilities,
         # No class block fits, or one holds every class (two passes over it
         # would gain nothing): a few whole rows at a time, which fit (the
         # check of `least` above guarantees one path does).
+        rows = _balanced(n_rows, rows)
         return _Plan(rows, n_classes, False, fixed + rows * row_bytes)
     block_rows, classes = _balanced(n_rows, block_rows), _balanced(n_classes, classes)
     return _Plan(block_rows, classes, True, blocked_bytes(block_rows, classes))

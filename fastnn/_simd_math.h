@@ -35,8 +35,8 @@
  * eight entries, each a sum hi + lo of two numbers of the element type, and
  * 2^floor(n/8) by the layer's scale_by_pow2, which rounds once, to a
  * subnormal, 0 or inf as due.  exp(r) - 1 is Taylor's polynomial, truncated
- * where its error is below 2^-29 relative (degree 4 for float, 8 for
- * double), evaluated as r + r^2 q(r) so the large terms come last; then
+ * where its error is below 2^-29 relative for float (degree 4) and 2^-59
+ * for double (degree 8), evaluated as r + r^2 q(r) so the large terms come last; then
  * 2^(j/8) (1 + t) = hi + (hi t + lo), with one rounding that matters, the
  * last: within 1 ulp over every float32 input (benchmarks/exp_accuracy.py),
  * and float64 checked by tests/test_exp.py.  The short reduced range is

@@ -29,26 +29,34 @@
 #define SET1(c) FNN_V(set1)((FNN_T)(c))
 
 /* ---- exp -------------------------------------------------------------
- * exp(x) = 2^(n/8) exp(r): n = round(8 x / ln2), r = x - n ln2/8 with
- * |r| <= ln2/16 (Cody and Waite's two-part ln2/8, its high part short
- * enough that n times it is exact), 2^(j/8) for j = n mod 8 from a table of
- * eight entries, each a sum hi + lo of two numbers of the element type, and
- * 2^floor(n/8) by the layer's scale_by_pow2, which rounds once, to a
- * subnormal, 0 or inf as due.  exp(r) - 1 is Taylor's polynomial, truncated
- * where its error is below 2^-29 relative for float (degree 4) and 2^-59
- * for double (degree 8), evaluated as r + r^2 q(r) so the large terms come last; then
- * 2^(j/8) (1 + t) = hi + (hi t + lo), with one rounding that matters, the
- * last: within 1 ulp over every float32 input (benchmarks/exp_accuracy.py),
- * and float64 checked by tests/test_exp.py.  The short reduced range is
- * what pays for the table: half the polynomial of a reduction by ln2.
+ * Two reductions, chosen by what the layer does fast; both are within 1 ulp
+ * over every float32 input (benchmarks/exp_accuracy.py), float64 checked by
+ * tests/test_exp.py.  x is clamped first to [EXP_LO, EXP_HI], beyond which
+ * the result is 0 or inf anyway (nan passes the clamp: the layer's max(a, b)
+ * and min(a, b) return b when either is nan).
  *
- * n is rounded by adding 1.5 2^(m - 3) (m the mantissa bits) in the fma
- * that scales x by 1/ln2: the sum's ulp is 1/8, so that it rounds x / ln2
- * to n / 8, whose integer n then sits in the sum's low bits, where the
- * layer's table8 reads j, and the scale by 2^floor(n/8) needs no other
- * operation.  x is clamped first to [EXP_LO, EXP_HI], beyond
- * which the result is 0 or inf anyway (nan passes the clamp: the layer's
- * max(a, b) and min(a, b) return b when either is nan). */
+ * With a fast table8 (a permute: AVX-512, AVX2): exp(x) = 2^(n/8) exp(r),
+ * n = round(8 x / ln2), r = x - n ln2/8 with |r| <= ln2/16 (Cody and
+ * Waite's two-part ln2, its high part short enough that (n/8) times it is
+ * exact), 2^(j/8) for j = n mod 8 from a table of eight entries, each a sum
+ * hi + lo of two numbers of the element type, and 2^floor(n/8) by the
+ * layer's scale_by_pow2_floor, which rounds once, to a subnormal, 0 or inf
+ * as due.  exp(r) - 1 is Taylor's polynomial, truncated where its error is
+ * below 2^-29 relative for float (degree 4) and 2^-59 for double (degree
+ * 8), evaluated as r + r^2 q(r) so the large terms come last; then
+ * 2^(j/8) (1 + t) = hi + (hi t + lo), with one rounding that matters, the
+ * last (worst error 0.77 ulp in float32).  n is rounded by adding
+ * 1.5 2^(m - 3) (m the mantissa bits) in the fma that scales x by 1/ln2:
+ * the sum's ulp is 1/8, so that it rounds x / ln2 to n / 8, whose integer n
+ * then sits in the sum's low bits, where table8 reads j, and the scale by
+ * 2^floor(n/8) needs no other operation.  The short reduced range is what
+ * pays for the table: half the polynomial of a reduction by ln2.
+ *
+ * Without (the portable layer: SSE2 and NEON have no gather, and a load per
+ * lane made this exp six times slower there): x = k ln2 + r with
+ * |r| <= ln2 / 2 and Taylor's polynomial truncated where its error is below
+ * 0.05 ulp (degree 7 for float, 13 for double), then (1 + t) 2^k. */
+#if FNN_V_FAST_TABLE8
 #if FNN_IS_F32
 #define EXP_LO -104.0f
 #define EXP_HI 89.0f
@@ -100,8 +108,54 @@ FNN_MATH VT FNN_FN(fnn_vexp_in_range)(VT x)
     VT hi = FNN_V(table8)(FNN_FN(fnn_exp2_eighths_hi), shifted);
     VT lo = FNN_V(table8)(FNN_FN(fnn_exp2_eighths_lo), shifted);
     VT e = FNN_V(add)(hi, FNN_V(fma)(hi, t, lo));
-    return FNN_V(scale_by_pow2)(e, n8);
+    return FNN_V(scale_by_pow2_floor)(e, n8);
 }
+#else  /* the reduction by ln2 */
+#if FNN_IS_F32
+#define EXP_LO -104.0f
+#define EXP_HI 89.0f
+#define LOG2E 1.44269504088896341f
+#define LN2_HI 0.693359375f          /* few mantissa bits: k * LN2_HI is exact */
+#define LN2_LO -2.12194440e-4f
+#else
+#define EXP_LO -746.0
+#define EXP_HI 710.0
+#define LOG2E 1.4426950408889634074
+#define LN2_HI 6.93147180369123816490e-01   /* fdlibm's split: 21 trailing zero bits */
+#define LN2_LO 1.90821492927058770002e-10
+#endif
+
+/* exp(x) for x in [EXP_LO, EXP_HI] or nan. */
+FNN_MATH VT FNN_FN(fnn_vexp_in_range)(VT x)
+{
+    VT k = FNN_V(round_to_int)(FNN_V(mul)(x, SET1(LOG2E)));
+    VT r = FNN_V(fnma)(k, SET1(LN2_HI), x);
+    r = FNN_V(fnma)(k, SET1(LN2_LO), r);
+#if FNN_IS_F32
+    VT q = SET1(1.98412698e-4f);                     /* 1/5040 */
+    q = FNN_V(fma)(q, r, SET1(1.38888889e-3f));      /* 1/720 */
+    q = FNN_V(fma)(q, r, SET1(8.33333333e-3f));      /* 1/120 */
+    q = FNN_V(fma)(q, r, SET1(4.16666667e-2f));      /* 1/24 */
+    q = FNN_V(fma)(q, r, SET1(1.66666667e-1f));      /* 1/6 */
+    q = FNN_V(fma)(q, r, SET1(0.5f));
+#else
+    VT q = SET1(1.0 / 6227020800.0);                 /* 1/13! */
+    q = FNN_V(fma)(q, r, SET1(1.0 / 479001600.0));
+    q = FNN_V(fma)(q, r, SET1(1.0 / 39916800.0));
+    q = FNN_V(fma)(q, r, SET1(1.0 / 3628800.0));
+    q = FNN_V(fma)(q, r, SET1(1.0 / 362880.0));
+    q = FNN_V(fma)(q, r, SET1(1.0 / 40320.0));
+    q = FNN_V(fma)(q, r, SET1(1.0 / 5040.0));
+    q = FNN_V(fma)(q, r, SET1(1.0 / 720.0));
+    q = FNN_V(fma)(q, r, SET1(1.0 / 120.0));
+    q = FNN_V(fma)(q, r, SET1(1.0 / 24.0));
+    q = FNN_V(fma)(q, r, SET1(1.0 / 6.0));
+    q = FNN_V(fma)(q, r, SET1(0.5));
+#endif
+    VT t = FNN_V(fma)(q, FNN_V(mul)(r, r), r);
+    return FNN_V(scale_by_pow2)(FNN_V(add)(t, SET1(1)), k);
+}
+#endif
 
 /* exp(x) for x <= 0 or nan (x - max in a softmax row): only the low clamp. */
 FNN_MATH VT FNN_FN(fnn_vexp_nonpos)(VT x)

@@ -13,6 +13,8 @@
 #define FNN_LANES_f32 8
 #define FNN_LANES_f64 4
 #define FNN_V_STREAM_ALIGN 32
+/* table8 is one permute (a gather for double). */
+#define FNN_V_FAST_TABLE8 1
 
 typedef __m256 fnn_v_f32;
 typedef __m256d fnn_v_f64;
@@ -51,20 +53,21 @@ FNN_V_INLINE fnn_v_f32 fnn_v_min_f32(fnn_v_f32 a, fnn_v_f32 b) { return _mm256_m
 FNN_V_INLINE fnn_v_f32 fnn_v_abs_f32(fnn_v_f32 a) { return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), a); }
 FNN_V_INLINE fnn_v_f32 fnn_v_round_to_int_f32(fnn_v_f32 a)
 { return _mm256_round_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
-/* x * 2^floor(n), |n| <= 252, as x 2^(k/2) 2^(k - k/2) with k = floor(n):
- * both factors are normal numbers, the first product is exact for x in
- * [0.5, 2], so the result is rounded once.  A factor's bits are built from
- * k + bias placed in the low mantissa bits of 1.5 * 2^23 and shifted into
- * the exponent field (no float-to-int conversion, which is undefined for
- * nan). */
+/* x * 2^n for integer-valued n, |n| <= 252, as x 2^(n/2) 2^(n - n/2): both
+ * factors are normal numbers, the first product is exact for x in [0.5, 2],
+ * so the result is rounded once.  A factor's bits are built from n + bias
+ * placed in the low mantissa bits of 1.5 * 2^23 and shifted into the
+ * exponent field (no float-to-int conversion, which is undefined for nan). */
 FNN_V_INLINE fnn_v_f32 fnn_v_pow2_f32(__m256 k)
 { return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_castps_si256(_mm256_add_ps(k, _mm256_set1_ps(12582912.0f + 127.0f))), 23)); }
 FNN_V_INLINE fnn_v_f32 fnn_v_scale_by_pow2_f32(fnn_v_f32 x, fnn_v_f32 n)
 {
-    n = _mm256_floor_ps(n);
     __m256 k1 = _mm256_round_ps(_mm256_mul_ps(n, _mm256_set1_ps(0.5f)), _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
     return _mm256_mul_ps(_mm256_mul_ps(x, fnn_v_pow2_f32(k1)), fnn_v_pow2_f32(_mm256_sub_ps(n, k1)));
 }
+/* x * 2^floor(n) */
+FNN_V_INLINE fnn_v_f32 fnn_v_scale_by_pow2_floor_f32(fnn_v_f32 x, fnn_v_f32 n)
+{ return fnn_v_scale_by_pow2_f32(x, _mm256_floor_ps(n)); }
 /* table[i & 7], i the integer in the low bits of the lane's bit pattern
  * (see simd_avx512.h). */
 FNN_V_INLINE fnn_v_f32 fnn_v_table8_f32(const float *table, fnn_v_f32 i)
@@ -109,10 +112,11 @@ FNN_V_INLINE fnn_v_f64 fnn_v_pow2_f64(__m256d k)
 { return _mm256_castsi256_pd(_mm256_slli_epi64(_mm256_castpd_si256(_mm256_add_pd(k, _mm256_set1_pd(6755399441055744.0 + 1023.0))), 52)); }
 FNN_V_INLINE fnn_v_f64 fnn_v_scale_by_pow2_f64(fnn_v_f64 x, fnn_v_f64 n)
 {
-    n = _mm256_floor_pd(n);
     __m256d k1 = _mm256_round_pd(_mm256_mul_pd(n, _mm256_set1_pd(0.5)), _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
     return _mm256_mul_pd(_mm256_mul_pd(x, fnn_v_pow2_f64(k1)), fnn_v_pow2_f64(_mm256_sub_pd(n, k1)));
 }
+FNN_V_INLINE fnn_v_f64 fnn_v_scale_by_pow2_floor_f64(fnn_v_f64 x, fnn_v_f64 n)
+{ return fnn_v_scale_by_pow2_f64(x, _mm256_floor_pd(n)); }
 /* Eight doubles span two registers: a gather is simpler than two permutes
  * and a blend, and no slower here. */
 FNN_V_INLINE fnn_v_f64 fnn_v_table8_f64(const double *table, fnn_v_f64 i)

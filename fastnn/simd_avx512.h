@@ -18,6 +18,8 @@
 #define FNN_LANES_f64 8
 /* Streaming stores need this alignment of the destination, in bytes. */
 #define FNN_V_STREAM_ALIGN 64
+/* table8 is one permute. */
+#define FNN_V_FAST_TABLE8 1
 
 typedef __m512 fnn_v_f32;
 typedef __m512d fnn_v_f64;
@@ -51,8 +53,10 @@ FNN_V_INLINE fnn_v_f32 fnn_v_abs_f32(fnn_v_f32 a) { return _mm512_abs_ps(a); }
 /* Nearest integer, ties to even (any x). */
 FNN_V_INLINE fnn_v_f32 fnn_v_round_to_int_f32(fnn_v_f32 a)
 { return _mm512_roundscale_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
-/* x * 2^floor(n), rounded once (to a subnormal, 0 or inf as due). */
+/* x * 2^n for integer-valued n, rounded once (to a subnormal, 0 or inf as due). */
 FNN_V_INLINE fnn_v_f32 fnn_v_scale_by_pow2_f32(fnn_v_f32 x, fnn_v_f32 n) { return _mm512_scalef_ps(x, n); }
+/* x * 2^floor(n), rounded once: vscalefps floors n itself. */
+FNN_V_INLINE fnn_v_f32 fnn_v_scale_by_pow2_floor_f32(fnn_v_f32 x, fnn_v_f32 n) { return _mm512_scalef_ps(x, n); }
 /* table[i & 7] in each lane, i the integer in the low bits of the lane's
  * bit pattern (a float to which 1.5 * 2^23 was added); the eight entries
  * are repeated so that bit 3 of i does not matter. */
@@ -88,6 +92,7 @@ FNN_V_INLINE fnn_v_f64 fnn_v_abs_f64(fnn_v_f64 a) { return _mm512_abs_pd(a); }
 FNN_V_INLINE fnn_v_f64 fnn_v_round_to_int_f64(fnn_v_f64 a)
 { return _mm512_roundscale_pd(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
 FNN_V_INLINE fnn_v_f64 fnn_v_scale_by_pow2_f64(fnn_v_f64 x, fnn_v_f64 n) { return _mm512_scalef_pd(x, n); }
+FNN_V_INLINE fnn_v_f64 fnn_v_scale_by_pow2_floor_f64(fnn_v_f64 x, fnn_v_f64 n) { return _mm512_scalef_pd(x, n); }
 FNN_V_INLINE fnn_v_f64 fnn_v_table8_f64(const double *table, fnn_v_f64 i)
 { return _mm512_permutexvar_pd(_mm512_castpd_si512(i), _mm512_loadu_pd(table)); }
 FNN_V_INLINE fnn_m_f64 fnn_v_less_f64(fnn_v_f64 a, fnn_v_f64 b) { return _mm512_cmp_pd_mask(a, b, _CMP_LT_OQ); }

@@ -26,6 +26,9 @@
 #define FNN_PORTABLE_FMA_f64(a, b, c) ((a) * (b) + (c))
 #endif
 #define FNN_V_STREAM_ALIGN 1
+/* No vector gather on SSE2 or NEON: a table lookup would be a load per lane,
+ * so the exp keeps the reduction by ln2 here (see _simd_math.h). */
+#define FNN_V_FAST_TABLE8 0
 
 #if defined(__GNUC__) || defined(__clang__)
 #define FNN_V_INLINE static inline __attribute__((always_inline))
@@ -70,21 +73,14 @@ FNN_V_INLINE fnn_v_##SUF fnn_v_abs_##SUF(fnn_v_##SUF a)                         
 /* Nearest integer, ties to even, for |x| < 2^(mantissa bits - 1): all the exp needs. */      \
 FNN_V_INLINE fnn_v_##SUF fnn_v_round_to_int_##SUF(fnn_v_##SUF a)                               \
 { FNN_EACH(SUF) a.v[i] = (a.v[i] + FNN_PORTABLE_SHIFTER_##SUF) - FNN_PORTABLE_SHIFTER_##SUF; return a; } \
-/* floor(a) for |a| < 2^(mantissa bits - 1), without libm's floor (a call on \
- * x86-64's baseline, which has no rounding instruction). */                                   \
-FNN_V_INLINE T fnn_v_floor_##SUF(T a)                                                          \
-{ T r = (a + FNN_PORTABLE_SHIFTER_##SUF) - FNN_PORTABLE_SHIFTER_##SUF; return r > a ? r - 1 : r; } \
 /* 2^k for integer-valued k, from the bits of k + bias + shifter shifted into the exponent. */ \
 FNN_V_INLINE T fnn_v_pow2_##SUF(T k)                                                           \
 { T b = k + (FNN_PORTABLE_SHIFTER_##SUF + FNN_PORTABLE_BIAS_##SUF); UT u; memcpy(&u, &b, sizeof u); \
   u <<= FNN_PORTABLE_MANT_##SUF; memcpy(&b, &u, sizeof u); return b; }                           \
-/* x * 2^floor(n) as x 2^(k/2) 2^(k - k/2), k = floor(n), rounded once (see simd_avx2.h). */    \
+/* x * 2^n as x 2^(n/2) 2^(n - n/2), rounded once (see simd_avx2.h). */                           \
 FNN_V_INLINE fnn_v_##SUF fnn_v_scale_by_pow2_##SUF(fnn_v_##SUF x, fnn_v_##SUF n)               \
-{ FNN_EACH(SUF) { n.v[i] = fnn_v_floor_##SUF(n.v[i]); T h = n.v[i] * (T)0.5; T k1 = (h + FNN_PORTABLE_SHIFTER_##SUF) - FNN_PORTABLE_SHIFTER_##SUF; \
+{ FNN_EACH(SUF) { T h = n.v[i] * (T)0.5; T k1 = (h + FNN_PORTABLE_SHIFTER_##SUF) - FNN_PORTABLE_SHIFTER_##SUF; \
   x.v[i] = (x.v[i] * fnn_v_pow2_##SUF(k1)) * fnn_v_pow2_##SUF(n.v[i] - k1); } return x; }      \
-/* table[i & 7], i the integer in the low bits of the lane's bit pattern (see simd_avx512.h). */ \
-FNN_V_INLINE fnn_v_##SUF fnn_v_table8_##SUF(const T *table, fnn_v_##SUF a)                     \
-{ FNN_EACH(SUF) { UT u; memcpy(&u, &a.v[i], sizeof u); a.v[i] = table[u & 7]; } return a; }     \
 FNN_V_INLINE fnn_m_##SUF fnn_v_less_##SUF(fnn_v_##SUF a, fnn_v_##SUF b) { fnn_m_##SUF m; FNN_EACH(SUF) m.v[i] = a.v[i] < b.v[i] ? -1 : 0; return m; } \
 FNN_V_INLINE fnn_m_##SUF fnn_v_equal_##SUF(fnn_v_##SUF a, fnn_v_##SUF b) { fnn_m_##SUF m; FNN_EACH(SUF) m.v[i] = a.v[i] == b.v[i] ? -1 : 0; return m; } \
 FNN_V_INLINE fnn_v_##SUF fnn_v_select_##SUF(fnn_m_##SUF m, fnn_v_##SUF a, fnn_v_##SUF b) { FNN_EACH(SUF) a.v[i] = m.v[i] ? a.v[i] : b.v[i]; return a; } \

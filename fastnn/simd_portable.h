@@ -27,7 +27,8 @@
 #endif
 #define FNN_V_STREAM_ALIGN 1
 /* No vector gather on SSE2 or NEON: a table lookup would be a load per lane,
- * so the exp keeps the reduction by ln2 here (see _simd_math.h). */
+ * so the exp keeps the reduction by ln2 here (see _simd_math.h), and this
+ * layer has no table8 or scale_by_pow2_floor, which only the table uses. */
 #define FNN_V_FAST_TABLE8 0
 
 #if defined(__GNUC__) || defined(__clang__)

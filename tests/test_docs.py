@@ -35,7 +35,10 @@ def test_readme_check_grad_comment_is_the_measured_value():
     X = np.random.default_rng(0).standard_normal((20, 10))
     y = np.arange(20) % 10
     measured = check_grad(net.loss, net.grad, params, X, y)
-    assert comment.group(1) == f"{measured:.1e}"
+    # The figure is finite-difference error, which moves with the last bits of
+    # the loss: the portable build, whose exp rounds differently from the
+    # AVX2 and AVX-512 builds', measures 3.0e-07 where they measure 2.9e-07.
+    assert float(comment.group(1)) == pytest.approx(measured, rel=0.1)
 
 
 def test_readme_scaling_out_example_runs_as_written(tmp_path):

@@ -58,9 +58,8 @@ FNN_V_INLINE fnn_v_f32 fnn_v_scale_by_pow2_f32(fnn_v_f32 x, fnn_v_f32 n) { retur
 /* x * 2^floor(n), rounded once: vscalefps floors n itself. */
 FNN_V_INLINE fnn_v_f32 fnn_v_scale_by_pow2_floor_f32(fnn_v_f32 x, fnn_v_f32 n) { return _mm512_scalef_ps(x, n); }
 /* table[i & 7] in each lane, i the integer in the low bits of the lane's
- * bit pattern (a float whose ulp is 1 or less, to which a shifter such as
- * 1.5 * 2^20 was added, as the exp does); the eight entries are repeated so
- * that bit 3 of i does not matter. */
+ * bit pattern (the exp adds a shifter to x / ln2 so that n sits there);
+ * the eight entries are repeated so that bit 3 of i does not matter. */
 FNN_V_INLINE fnn_v_f32 fnn_v_table8_f32(const float *table, fnn_v_f32 i)
 { return _mm512_permutexvar_ps(_mm512_castps_si512(i), _mm512_broadcast_f32x8(_mm256_loadu_ps(table))); }
 FNN_V_INLINE fnn_m_f32 fnn_v_less_f32(fnn_v_f32 a, fnn_v_f32 b) { return _mm512_cmp_ps_mask(a, b, _CMP_LT_OQ); }

@@ -47,7 +47,7 @@ def _peer_goals(ctx, have_kernels, peer, peer_name, scope):
     goals = []
     for name in KERNELS:
         label = f"{name} >= {TORCH_SPEEDUP}x {peer_name} ({scope})"
-        if KERNELS[name].__dict__.get(peer) is None:
+        if getattr(KERNELS[name], peer) is None:
             continue  # no such peer for this kernel
         if not have_kernels:
             goals.append((label, "-", "n/a (kernels section not run)"))

@@ -9,7 +9,7 @@ hidden layer of 512 units, once without dropout and once with
 ``dropout=0.5``, one epoch at a time, and records the training loss and the
 log-loss of 1,000 held-out digits after every epoch.  Without dropout the
 training loss falls towards zero while the held-out loss turns back up
-(the network memorises its 300 rows); dropout keeps the two closer.  It
+(the network memorises its 200 rows); dropout keeps the two closer.  It
 then repeats both fits over several seeds and prints the held-out accuracy
 of each.  With matplotlib installed it saves the curves to
 ``dropout_digits.png`` (or the path given as the first argument).

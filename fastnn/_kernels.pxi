@@ -23,7 +23,7 @@
 cimport numpy as cnp
 from cython.parallel cimport parallel, prange
 from libc.math cimport NAN, ceil, log1p
-from libc.stdint cimport int64_t, uint64_t
+from libc.stdint cimport int32_t, int64_t, uint32_t, uint64_t
 from libc.stdlib cimport free, malloc
 from libc.string cimport memset
 
@@ -1089,12 +1089,15 @@ def sum_losses(const double[::1] row_loss):
 
 
 # --- dropout masks -----------------------------------------------------------------
-# A counter-based generator: unit j of the row at position p has the counter
-# c = p * units + j, and one SplitMix64 hash of key ^ (c >> 1) decides two
-# neighbouring counters, c even from its top 24 bits and c odd from the 24
-# below them, each read as a fraction of 2^24 and kept when it is at least
-# the rate.  fastnn/dropout.py holds the NumPy twin of the same arithmetic
-# (wrapping 64-bit integers), so both give the same masks bit for bit.
+# A counter-based generator.  The row at position p gets a 32-bit key, the
+# top half of SplitMix64(key ^ p); unit j of that row gets the 32-bit hash
+# fmix32(row_key + j * 0x9E3779B9), MurmurHash3's finaliser, whose top 24
+# bits, read as a fraction of 2^24, keep the unit when they are at least the
+# rate.  The per-unit hash uses 32-bit multiplies only, which SSE4.1, AVX2,
+# AVX-512 and NEON all have as one vector instruction: the 64-bit multiplies
+# of a SplitMix64 per unit have none below AVX-512 and made the mask several
+# times slower there.  fastnn/dropout.py holds the NumPy twin of the same
+# arithmetic (wrapping integers), so both give the same masks bit for bit.
 
 cdef inline uint64_t splitmix64(uint64_t z) noexcept nogil:
     z = z + <uint64_t>0x9E3779B97F4A7C15ULL
@@ -1103,27 +1106,36 @@ cdef inline uint64_t splitmix64(uint64_t z) noexcept nogil:
     return z ^ (z >> 31)
 
 
-cdef inline void dropout_mask_row(uint64_t counter0, uint64_t key, uint64_t threshold,
+cdef inline uint32_t murmur3_fmix32(uint32_t x) noexcept nogil:
+    x = (x ^ (x >> 16)) * <uint32_t>0x85EBCA6BU
+    x = (x ^ (x >> 13)) * <uint32_t>0xC2B2AE35U
+    return x ^ (x >> 16)
+
+
+cdef inline void dropout_scale_row(uint64_t position, uint64_t key, uint32_t threshold,
+                                   floating scale, floating *h, Py_ssize_t units) noexcept nogil:
+    # h[j] *= (kept ? scale : 0), as a multiply by scale * 0 or scale * 1, so
+    # that the bits are those of h * mask with the mask drawn first (inf * 0
+    # is NaN in both) and the loop has no branch to mispredict.  (bits) / 2^24
+    # >= rate exactly when the 24-bit integer is at least ceil(rate 2^24).
+    # The Weyl sequence row_key + j * 0x9E3779B9 is stepped, not multiplied
+    # out, and the 24-bit comparison is signed: both keep the loop in 32-bit
+    # vector lanes (AVX2 has no unsigned comparison).
+    cdef Py_ssize_t j
+    cdef uint32_t weyl = <uint32_t>(splitmix64(key ^ position) >> 32)
+    cdef int32_t signed_threshold = <int32_t>threshold
+    for j in range(units):
+        h[j] *= scale * <floating>(<int32_t>(murmur3_fmix32(weyl) >> 8) >= signed_threshold)
+        weyl = weyl + <uint32_t>0x9E3779B9U
+
+
+cdef inline void dropout_mask_row(uint64_t position, uint64_t key, uint32_t threshold,
                                   floating scale, floating *out, Py_ssize_t units) noexcept nogil:
-    # (bits) / 2^24 >= rate exactly when the 24-bit integer is at least
-    # ceil(rate 2^24): one integer comparison, no conversion to double.
-    cdef Py_ssize_t j = 0, k, pairs
-    cdef uint64_t z, pair0
-    if units == 0:
-        return
-    if counter0 & 1:  # the row starts on the odd half of a pair
-        z = splitmix64((counter0 >> 1) ^ key)
-        out[0] = scale if ((z >> 16) & 0xFFFFFF) >= threshold else 0
-        j = 1
-    pair0 = (counter0 + <uint64_t>j) >> 1
-    pairs = (units - j) // 2
-    for k in range(pairs):
-        z = splitmix64((pair0 + <uint64_t>k) ^ key)
-        out[j + 2 * k] = scale if (z >> 40) >= threshold else 0
-        out[j + 2 * k + 1] = scale if ((z >> 16) & 0xFFFFFF) >= threshold else 0
-    if j + 2 * pairs < units:  # and ends on the even half of one
-        z = splitmix64((pair0 + <uint64_t>pairs) ^ key)
-        out[units - 1] = scale if (z >> 40) >= threshold else 0
+    # The mask is the dropout of a row of ones: 1 * scale and 1 * 0 are exact.
+    cdef Py_ssize_t j
+    for j in range(units):
+        out[j] = 1
+    dropout_scale_row(position, key, threshold, scale, out, units)
 
 
 def dropout_mask(const uint64_t[::1] positions,   # IN (N,) the rows' positions in the data
@@ -1132,17 +1144,130 @@ def dropout_mask(const uint64_t[::1] positions,   # IN (N,) the rows' positions 
                  int n_threads):
     cdef Py_ssize_t n_rows = out.shape[0], units = out.shape[1], i
     cdef floating scale = <floating>(1.0 / (1.0 - rate))
-    cdef uint64_t threshold = <uint64_t>ceil(rate * 16777216.0)
+    cdef uint32_t threshold = <uint32_t>ceil(rate * 16777216.0)
     if n_rows == 0 or units == 0:
         return
     if n_threads <= 1:
         with nogil:
             for i in range(n_rows):
-                dropout_mask_row(positions[i] * <uint64_t>units, key, threshold, scale,
+                dropout_mask_row(positions[i], key, threshold, scale,
                                  &out[i, 0], units)
         return
     with nogil:
         for i in prange(n_rows, num_threads=n_threads, schedule="dynamic",
                         chunksize=blocks_per_grab(units)):
-            dropout_mask_row(positions[i] * <uint64_t>units, key, threshold, scale, &out[i, 0],
+            dropout_mask_row(positions[i], key, threshold, scale, &out[i, 0],
                              units)
+
+
+def dropout_apply(const uint64_t[::1] positions,   # IN (N,) the rows' positions in the data
+                  uint64_t key, double rate,
+                  floating[:, ::1] h,                # IN/OUT (N, units): multiplied by the mask
+                  int n_threads):
+    # dropout_mask's masks, multiplied into h as they are drawn: the same
+    # bits as h * mask, without writing the mask or reading it back.
+    cdef Py_ssize_t n_rows = h.shape[0], units = h.shape[1], i
+    cdef floating scale = <floating>(1.0 / (1.0 - rate))
+    cdef uint32_t threshold = <uint32_t>ceil(rate * 16777216.0)
+    if n_rows == 0 or units == 0:
+        return
+    if n_threads <= 1:
+        with nogil:
+            for i in range(n_rows):
+                dropout_scale_row(positions[i], key, threshold, scale,
+                                  &h[i, 0], units)
+        return
+    with nogil:
+        for i in prange(n_rows, num_threads=n_threads, schedule="dynamic",
+                        chunksize=blocks_per_grab(units)):
+            dropout_scale_row(positions[i], key, threshold, scale, &h[i, 0],
+                              units)
+
+
+def relu_backward(floating[:, ::1] grad,         # IN/OUT (N, units): upstream, then delta
+                  const floating[:, ::1] h,      # IN (N, units): the layer's relu output
+                  double scale, int n_threads):
+    # grad *= (h > 0 ? scale : 0), as a multiply: with scale 1 these are the
+    # bits of NumPy's grad *= h > 0, and with dropout's scale those of
+    # grad * mask * (h > 0) for h already multiplied by the mask (a dropped
+    # unit's h is 0, a kept one's is positive exactly where relu's input was).
+    cdef Py_ssize_t n_rows = grad.shape[0], units = grad.shape[1], i, j
+    cdef floating s = <floating>scale, zero = 0
+    if n_rows == 0 or units == 0:
+        return
+    if n_threads <= 1:
+        with nogil:
+            for i in range(n_rows):
+                for j in range(units):
+                    grad[i, j] *= s if h[i, j] > 0 else zero
+        return
+    with nogil:
+        for i in prange(n_rows, num_threads=n_threads, schedule="static"):
+            for j in range(units):
+                grad[i, j] *= s if h[i, j] > 0 else zero
+
+
+# --- relu with its bias, and with dropout ---------------------------------------------
+# One pass for z = relu(z + b) [* mask] instead of NumPy's two or three: the
+# training step of a small batch is made of calls this short, so each one
+# saved is worth more than the bandwidth.
+
+cdef inline floating relu_of(floating v) noexcept nogil:
+    # np.maximum(v, 0) as NumPy computes it: NaN passes through, -0.0 gives +0.0.
+    return v if (v > 0 or v != v) else <floating>0
+
+
+cdef inline void bias_relu_row(floating *z, const floating *b, Py_ssize_t units) noexcept nogil:
+    cdef Py_ssize_t j
+    for j in range(units):
+        z[j] = relu_of(z[j] + b[j])
+
+
+cdef inline void bias_relu_dropout_row(floating *z, const floating *b, Py_ssize_t units,
+                                       uint64_t position, uint64_t key, uint32_t threshold,
+                                       floating scale) noexcept nogil:
+    # relu(z + b) * mask, the mask drawn as in dropout_scale_row.
+    cdef Py_ssize_t j
+    cdef uint32_t weyl = <uint32_t>(splitmix64(key ^ position) >> 32)
+    cdef int32_t signed_threshold = <int32_t>threshold
+    for j in range(units):
+        z[j] = relu_of(z[j] + b[j]) * (
+            scale * <floating>(<int32_t>(murmur3_fmix32(weyl) >> 8) >= signed_threshold))
+        weyl = weyl + <uint32_t>0x9E3779B9U
+
+
+def bias_relu(floating[:, ::1] z,            # IN/OUT (N, units): z, then relu(z + b)
+              const floating[::1] b,         # IN (units,)
+              int n_threads):
+    cdef Py_ssize_t n_rows = z.shape[0], units = z.shape[1], i
+    if n_rows == 0 or units == 0:
+        return
+    if n_threads <= 1:
+        with nogil:
+            for i in range(n_rows):
+                bias_relu_row(&z[i, 0], &b[0], units)
+        return
+    with nogil:
+        for i in prange(n_rows, num_threads=n_threads, schedule="static"):
+            bias_relu_row(&z[i, 0], &b[0], units)
+
+
+def bias_relu_dropout(floating[:, ::1] z,             # IN/OUT (N, units): z, then relu(z + b) * mask
+                      const floating[::1] b,          # IN (units,)
+                      const uint64_t[::1] positions,  # IN (N,) the rows' positions in the data
+                      uint64_t key, double rate, int n_threads):
+    cdef Py_ssize_t n_rows = z.shape[0], units = z.shape[1], i
+    cdef floating scale = <floating>(1.0 / (1.0 - rate))
+    cdef uint32_t threshold = <uint32_t>ceil(rate * 16777216.0)
+    if n_rows == 0 or units == 0:
+        return
+    if n_threads <= 1:
+        with nogil:
+            for i in range(n_rows):
+                bias_relu_dropout_row(&z[i, 0], &b[0], units, positions[i], key, threshold,
+                                      scale)
+        return
+    with nogil:
+        for i in prange(n_rows, num_threads=n_threads, schedule="dynamic",
+                        chunksize=blocks_per_grab(units)):
+            bias_relu_dropout_row(&z[i, 0], &b[0], units, positions[i], key, threshold, scale)

@@ -99,3 +99,29 @@ def dropout_mask(
     out: _Float,  # floating[:, ::1], (N, units)
     n_threads: int,
 ) -> None: ...
+def dropout_apply(
+    positions: NDArray[np.uint64],  # const uint64_t[::1], (N,)
+    key: int,  # uint64_t
+    rate: float,
+    h: _Float,  # floating[:, ::1], (N, units), multiplied in place
+    n_threads: int,
+) -> None: ...
+def relu_backward(
+    grad: _Float,  # floating[:, ::1], (N, units), multiplied in place
+    h: _Float,  # const floating[:, ::1], (N, units)
+    scale: float,
+    n_threads: int,
+) -> None: ...
+def bias_relu(
+    z: _Float,  # floating[:, ::1], (N, units), relu(z + b) in place
+    b: _Float,  # const floating[::1], (units,)
+    n_threads: int,
+) -> None: ...
+def bias_relu_dropout(
+    z: _Float,  # floating[:, ::1], (N, units), relu(z + b) * mask in place
+    b: _Float,  # const floating[::1], (units,)
+    positions: NDArray[np.uint64],  # const uint64_t[::1], (N,)
+    key: int,  # uint64_t
+    rate: float,
+    n_threads: int,
+) -> None: ...

@@ -11,15 +11,18 @@ that holds it or how many rows come before it in this call.  So the same
 seed gives the same masks in memory and on any number of Dask workers, and a
 gradient check can draw the same masks again.
 
-The hash is SplitMix64's finaliser (Steele, Lea and Flood, "Fast splittable
-pseudorandom number generators", OOPSLA 2014), whose output passes BigCrush
-when fed a counter.  Each hash decides two neighbouring units: 24 of its
-bits give each a uniform number on ``[0, 1)`` in steps of ``2^-24``, the
-top 24 for the first and the 24 below them for the second, which halves the
-cost of a mask (the multiplies of 64-bit integers are most of it).  The
-compiled kernel ``dropout_mask`` computes the masks;
-`dropout_masks_reference` is its NumPy twin, the same arithmetic step for
-step, which the tests hold it to.
+Two hashes make the decision.  The row's 32-bit key is the top half of
+SplitMix64's finaliser (Steele, Lea and Flood, "Fast splittable
+pseudorandom number generators", OOPSLA 2014) of the layer's key and the
+row's position; unit ``j`` then hashes ``row_key + j * 0x9E3779B9`` with
+MurmurHash3's 32-bit finaliser (Appleby), whose top 24 bits give a uniform
+number on ``[0, 1)`` in steps of ``2^-24``.  The per-unit hash multiplies
+32-bit integers only, which every vector instruction set does in one
+instruction; 64-bit multiplies have no vector instruction below AVX-512.
+The compiled kernels ``dropout_mask`` (the mask) and ``dropout_apply`` (the
+mask multiplied into the activations as it is drawn) compute them;
+`dropout_masks_reference` is their NumPy twin, the same arithmetic step for
+step, which the tests hold them to.
 """
 
 from __future__ import annotations
@@ -34,10 +37,12 @@ from numpy.typing import ArrayLike, DTypeLike, NDArray
 from . import _dispatch
 from ._config import PARALLEL_MIN_ELEMENTS, run_kernel, threads_for
 
-__all__ = ["dropout_masks", "dropout_masks_reference", "check_dropout", "draw_masks"]
+__all__ = ["dropout_masks", "dropout_masks_reference", "check_dropout", "draw_masks", "drawn_masks",
+           "DrawnMask", "ArrayMask"]
 
 _MASK64 = (1 << 64) - 1
 _GOLDEN = 0x9E3779B97F4A7C15
+_WEYL32 = 0x9E3779B9  # 2^32 / golden ratio, odd: j -> j * _WEYL32 is a bijection
 
 
 def _mix_scalar(value):
@@ -46,6 +51,15 @@ def _mix_scalar(value):
     z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
     z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK64
     return z ^ (z >> 31)
+
+
+def _fmix32(values):
+    """MurmurHash3's 32-bit finaliser on a uint32 array (NumPy's uint32 arithmetic wraps)."""
+    x = values ^ (values >> np.uint32(16))
+    x *= np.uint32(0x85EBCA6B)
+    x ^= x >> np.uint32(13)
+    x *= np.uint32(0xC2B2AE35)
+    return x ^ (x >> np.uint32(16))
 
 
 def _mix(values):
@@ -130,13 +144,12 @@ def dropout_masks(
 
     Notes
     -----
-    Unit ``j`` of layer ``l`` in row ``r`` has the counter
-    ``c = r * units + j`` and is kept when ``u >= p``, where
-    ``z = mix(key(seed, step, l) ^ (c >> 1))``, with ``mix`` SplitMix64's
-    finaliser, and ``u`` is bits 40-63 of ``z`` for even ``c`` and bits
-    16-39 for odd ``c``, divided by ``2^24``.  The decision depends on
-    nothing else, so a row's mask is the same whichever rows are drawn with
-    it.
+    Unit ``j`` of layer ``l`` in the row at position ``r`` is kept when
+    ``u >= p``, where ``u = (fmix32(k + j * 0x9E3779B9 mod 2^32) >> 8) /
+    2^24``, ``k`` is the top 32 bits of ``mix(key(seed, step, l) ^ r)``,
+    ``mix`` is SplitMix64's finaliser and ``fmix32`` MurmurHash3's.  The
+    decision depends on nothing else, so a row's mask is the same whichever
+    rows are drawn with it.
 
     Examples
     --------
@@ -171,28 +184,83 @@ def dropout_masks(
                       int(seed), int(step), dtype)
 
 
-def draw_masks(positions, hidden_sizes, rates, seed, step, dtype, reuse=None):
-    """`dropout_masks` for checked arguments: the estimators' minibatch path.
+def draw_masks(positions, hidden_sizes, rates, seed, step, dtype):
+    """`dropout_masks` for checked arguments, as arrays.
 
     ``positions`` is a contiguous uint64 array, ``rates`` one rate per hidden
-    layer in [0, 1), ``dtype`` float32 or float64.  ``reuse`` is None or the
-    list this function returned for as many rows before, whose arrays are
-    overwritten instead of allocated again: a training loop's masks live for
-    one step, and a new layer-sized array every step costs more than drawing
-    it when the allocator hands such arrays back to the system each time.
+    layer in [0, 1), ``dtype`` float32 or float64.
     """
     masks: list[Optional[NDArray[np.floating]]] = []
     for layer, (units, rate) in enumerate(zip(hidden_sizes, rates)):
         if rate == 0.0:
             masks.append(None)
             continue
-        mask = reuse[layer] if reuse is not None else None
-        if mask is None or mask.shape != (positions.shape[0], units) or mask.dtype != dtype:
-            mask = np.empty((positions.shape[0], units), dtype=dtype)
+        mask = np.empty((positions.shape[0], units), dtype=dtype)
         run_kernel(_dispatch.kernels.dropout_mask, positions, _layer_key(seed, step, layer),
                    rate, mask, threads_for(mask.size, PARALLEL_MIN_ELEMENTS))
         masks.append(mask)
     return masks
+
+
+class DrawnMask:
+    """One hidden layer's dropout mask at one step, drawn wherever it is applied.
+
+    Multiplying an array by it draws the mask of `draw_masks` into the
+    product as it goes, so that a training step never writes a mask out and
+    reads it back: the forward pass multiplies the activations by it and the
+    backward pass the upstream gradient.  The masks are the estimators';
+    `MLP` also takes explicit arrays (`ArrayMask`).
+
+    Parameters
+    ----------
+    positions : ndarray of uint64, shape (N,)
+        The rows' positions in the whole data, contiguous.
+    key : int
+        The layer's key at this step (of the seed, the step and the layer).
+    rate : float
+        The dropout rate in (0, 1).
+    """
+
+    __slots__ = ("positions", "key", "rate", "scale")
+
+    def __init__(self, positions, key, rate):
+        self.positions = positions
+        self.key = key
+        self.rate = rate
+        #: A kept unit's factor; every other factor is 0.
+        self.scale = 1.0 / (1.0 - rate)
+
+    def multiply(self, a):
+        """``a *= mask`` for a C-contiguous (N, units) array of float32 or float64."""
+        run_kernel(_dispatch.kernels.dropout_apply, self.positions, self.key, self.rate, a,
+                   threads_for(a.size, PARALLEL_MIN_ELEMENTS))
+
+    def bias_relu(self, z, b):
+        """``z = relu(z + b) * mask`` in one pass, for C-contiguous ``z`` and ``b``."""
+        run_kernel(_dispatch.kernels.bias_relu_dropout, z, b, self.positions, self.key,
+                   self.rate, threads_for(z.size, PARALLEL_MIN_ELEMENTS))
+        return z
+
+
+class ArrayMask:
+    """An explicit dropout mask: an (N, units) array of non-negative factors."""
+
+    __slots__ = ("array",)
+    #: No single factor for a kept unit: the array's factors may be anything.
+    scale = None
+
+    def __init__(self, array):
+        self.array = array
+
+    def multiply(self, a):
+        """``a *= mask``."""
+        np.multiply(a, self.array, out=a)
+
+
+def drawn_masks(positions, rates, seed, step):
+    """The `DrawnMask` of each hidden layer (None where its rate is 0) for checked arguments."""
+    return [None if rate == 0.0 else DrawnMask(positions, _layer_key(seed, step, layer), rate)
+            for layer, rate in enumerate(rates)]
 
 
 def _layer_key(seed, step, layer):
@@ -200,7 +268,7 @@ def _layer_key(seed, step, layer):
 
 
 def dropout_masks_reference(positions, hidden_sizes, rates, seed, step, dtype):
-    """`dropout_masks`' NumPy twin: the same counters and hash, in wrapping uint64 arrays.
+    """`dropout_masks`' NumPy twin: the same keys and hashes, in wrapping integer arrays.
 
     ``positions`` is a uint64 array and ``rates`` one rate per layer, as
     `dropout_masks` checks them.
@@ -211,10 +279,10 @@ def dropout_masks_reference(positions, hidden_sizes, rates, seed, step, dtype):
         if rate == 0.0:
             masks.append(None)
             continue
-        counters = positions[:, None] * np.uint64(units) + np.arange(units, dtype=np.uint64)
-        hashes = _mix((counters >> np.uint64(1)) ^ np.uint64(_layer_key(seed, step, layer)))
-        bits = np.where(counters & np.uint64(1), (hashes >> np.uint64(16)) & np.uint64(0xFFFFFF),
-                        hashes >> np.uint64(40))
+        row_keys = (_mix(positions ^ np.uint64(_layer_key(seed, step, layer)))
+                    >> np.uint64(32)).astype(np.uint32)
+        weyl = np.arange(units, dtype=np.uint32) * np.uint32(_WEYL32)
+        bits = _fmix32(row_keys[:, None] + weyl) >> np.uint32(8)
         uniform = bits.astype(np.float64) * 2.0**-24
         masks.append(np.where(uniform >= rate, dtype.type(1.0 / (1.0 - rate)), dtype.type(0.0)))
     return masks

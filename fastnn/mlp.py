@@ -43,6 +43,7 @@ from ._config import run_kernel, threads_for
 from ._typing import Activation, FloatArray, IntegerLike, Seed
 from ._validation import as_array, check_rng, check_sample_weight
 from .activations import _ELEMENTWISE
+from .dropout import ArrayMask
 from .output_layers import OUTPUT_LAYERS, OutputLayer, get_output_layer
 
 __all__ = ["MLP", "num_params", "forward_backward_prop"]
@@ -143,7 +144,8 @@ _SIGMOID_PARALLEL_MIN = _ELEMENTWISE["sigmoid"][1]
 _BACKWARD_PARALLEL_MIN = _ELEMENTWISE["sigmoid_backward"][1]
 
 
-def _sigmoid_forward(z):
+def _sigmoid_forward(z, b):
+    z += b
     flat = z.reshape(-1)
     run_kernel(_dispatch.kernels.sigmoid, flat, flat, threads_for(flat.size, _SIGMOID_PARALLEL_MIN))
     return z
@@ -159,7 +161,8 @@ def _sigmoid_backward(grad_out, h):
     return grad_out
 
 
-def _tanh_forward(z):
+def _tanh_forward(z, b):
+    z += b
     return np.tanh(z, out=z)
 
 
@@ -169,17 +172,23 @@ def _tanh_backward(grad_out, h):
     return grad_out
 
 
-def _relu_forward(z):
-    return np.maximum(z, 0, out=z)
+def _relu_forward(z, b):
+    # relu(z + b) in one pass, as np.maximum(z + b, 0) rounds it.
+    run_kernel(_dispatch.kernels.bias_relu, z, b, threads_for(z.size, _BACKWARD_PARALLEL_MIN))
+    return z
 
 
-def _relu_backward(grad_out, h):
-    # The subgradient at 0 is taken as 0, like every mainstream library.
-    grad_out *= h > 0
+def _relu_backward(grad_out, h, scale=1.0):
+    # grad_out * (h > 0 ? scale : 0); the subgradient at 0 is taken as 0, like
+    # every mainstream library.  ``scale`` is dropout's kept-unit factor when
+    # h is already masked (see _MASKS_IN_PLACE).
+    run_kernel(_dispatch.kernels.relu_backward, grad_out, h, scale,
+               threads_for(grad_out.size, _BACKWARD_PARALLEL_MIN))
     return grad_out
 
 
-def _identity_forward(z):
+def _identity_forward(z, b):
+    z += b
     return z
 
 
@@ -207,8 +216,17 @@ _BACKWARD = {
 #: output: the same bits, since the upstream gradient is multiplied by the
 #: mask first, which zeroes it wherever the mask changed the sign test.  It
 #: saves a layer-sized array per step, which for float64 batches pushed
-#: the allocator into returning and re-faulting memory on every step.
+#: the allocator into returning and re-faulting memory on every step.  For
+#: relu and a mask of 0s and one factor (a `DrawnMask`), the factor and the
+#: sign test are one multiply: a dropped unit's masked output is 0.
 _MASKS_IN_PLACE = frozenset({"identity", "relu"})
+
+
+def _relu_folds(activation, mask):
+    """True when relu's passes take the dropout ``mask`` in (a `DrawnMask`): the
+    forward pass draws it into relu(z + b), the backward pass multiplies by its
+    factor where the masked output is positive."""
+    return activation == "relu" and mask is not None and mask.scale is not None
 
 
 class MLP:
@@ -521,21 +539,23 @@ class MLP:
             if index == len(layers) - 1 and not with_logits:
                 return inputs, None, unmasked
             if index == 0 and _is_sparse(layer_input):
-                # scipy.sparse computes the product; X is never densified.
-                z = np.asarray(layer_input @ W)
+                # scipy.sparse computes the product; X is never densified.  The
+                # kernels below want rows of contiguous units.
+                z = np.ascontiguousarray(layer_input @ W)
             else:
                 z = layer_input @ W
-            z += b
             if index == len(layers) - 1:
+                z += b
                 return inputs, z, unmasked
-            h = activate(z)
             mask = None if masks is None else masks[index]
-            if mask is None:
-                masked = h
-            elif self.activation in _MASKS_IN_PLACE:
-                masked = np.multiply(h, mask, out=h)
+            if _relu_folds(self.activation, mask):
+                h = masked = mask.bias_relu(z, b)
+            elif mask is None:
+                masked = h = activate(z, b)
             else:
-                masked = h * mask
+                h = activate(z, b)
+                masked = h if self.activation in _MASKS_IN_PLACE else h.copy()
+                mask.multiply(masked)
             if unmasked is not None:
                 unmasked.append(h)
             inputs.append(masked)
@@ -652,10 +672,12 @@ class MLP:
                 mask = None if masks is None else masks[index - 1]
                 if mask is None:
                     delta = backward(upstream, layer_input)
+                elif _relu_folds(self.activation, mask):
+                    delta = _relu_backward(upstream, layer_input, mask.scale)
                 else:
                     # d(h * mask) = mask * dh: through the mask, then through the
                     # activation at its unmasked output.
-                    upstream *= mask
+                    mask.multiply(upstream)
                     delta = backward(upstream, unmasked[index])
             else:
                 input_grad = upstream
@@ -676,7 +698,7 @@ class MLP:
         )
 
     def _check_dropout_masks(self, dropout_masks, n_samples):
-        """The masks as arrays of the network's dtype (None where a layer has none), or None."""
+        """The masks as `ArrayMask` of the network's dtype (None where a layer has none), or None."""
         if dropout_masks is None:
             return None
         hidden = self.layer_sizes[1:-1]
@@ -708,7 +730,7 @@ class MLP:
                     f"dropout_masks[{layer}] must hold finite non-negative scales (0 for a "
                     "dropped unit, 1 / (1 - p) for a kept one)"
                 )
-            checked.append(np.ascontiguousarray(mask, dtype=self.dtype))
+            checked.append(ArrayMask(np.ascontiguousarray(mask, dtype=self.dtype)))
         return checked
 
     def loss_and_grad(

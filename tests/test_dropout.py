@@ -39,6 +39,17 @@ def test_units_and_rows_are_independent():
         assert abs(column.mean() - 0.5) < 4 * np.sqrt(0.25 / 20000)
     agree = np.mean(kept[:, 0] == kept[:, 1])
     assert abs(agree - 0.5) < 4 * np.sqrt(0.25 / 20000)
+    # Adjacent rows (row keys of neighbouring positions) agree no more often.
+    agree_rows = np.mean(kept[1:] == kept[:-1])
+    assert abs(agree_rows - 0.5) < 4 * np.sqrt(0.25 / kept[1:].size)
+
+
+def test_wide_rows_keep_the_rate_along_the_row():
+    # Within a row the per-unit hashes run through a Weyl sequence: over a
+    # wide layer every stretch of units still keeps about 1 - p of them.
+    (mask,) = dropout_masks(64, [4096], 0.3, seed=11, step=1)
+    kept = (mask != 0).reshape(64, 16, 256).mean(axis=(0, 2))  # 16 stretches of 256 units
+    assert np.all(np.abs(kept - 0.7) < 4 * np.sqrt(0.21 / (64 * 256)))
 
 
 def test_a_rows_mask_depends_only_on_seed_step_and_position():
@@ -276,3 +287,107 @@ class _Threads:
 
     def __exit__(self, *exc):
         fastnn.set_num_threads(None)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_apply_kernel_multiplies_by_the_twins_mask(variant, dtype, threads):
+    # dropout_apply draws the mask into the product: the bits of h * mask,
+    # special values included (inf * 0 is NaN, -x * 0 is -0).
+    from fastnn import _dispatch
+    from fastnn.dropout import DrawnMask, _layer_key, dropout_masks_reference
+
+    rng = np.random.default_rng(1)
+    positions = rng.integers(0, 2**40, size=600).astype(np.uint64)
+    h = rng.standard_normal((600, 77)).astype(dtype)
+    h[::7, ::5] = np.inf
+    h[1::9, ::4] = -np.inf
+    h[2::11, 1::3] = np.nan
+    h[3::5, 2::6] = -0.0
+    (mask,) = dropout_masks_reference(positions, [77], [0.4], 6, 3, dtype)
+    applied = h.copy()
+    with _Threads(threads):
+        DrawnMask(positions, _layer_key(6, 3, 0), 0.4).multiply(applied)
+    assert _dispatch.kernels.__name__.endswith(variant)
+    with np.errstate(invalid="ignore"):
+        np.testing.assert_array_equal(applied.view(np.uint8), (h * mask).view(np.uint8))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_relu_backward_kernel_is_numpys_and_folds_the_scale(variant, dtype, threads):
+    from fastnn import _dispatch
+    from fastnn._config import run_kernel
+
+    rng = np.random.default_rng(2)
+    h = np.maximum(rng.standard_normal((300, 200)), 0).astype(dtype)
+    h[::3] *= (rng.random((100, 200)) > 0.5) * 2  # a masked output: 0 or 2 h
+    grad = rng.standard_normal((300, 200)).astype(dtype)
+    grad[::13, ::7] = np.inf
+    grad[1::17, ::3] = -0.0
+    h[2::19, ::5] = np.nan
+    with np.errstate(invalid="ignore"):
+        expected = grad * (h > 0)
+        mine = grad.copy()
+        run_kernel(_dispatch.kernels.relu_backward, mine, h, 1.0, threads)
+        np.testing.assert_array_equal(mine.view(np.uint8), expected.view(np.uint8))
+        # With dropout's factor s: (h > 0 ? s : 0), one multiply.
+        scaled = grad.copy()
+        run_kernel(_dispatch.kernels.relu_backward, scaled, h, 2.0, threads)
+        np.testing.assert_array_equal(scaled.view(np.uint8),
+                                      (grad * np.where(h > 0, dtype(2), dtype(0))).view(np.uint8))
+
+
+@pytest.mark.parametrize("activation", ["relu", "identity", "tanh", "logistic"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_drawn_masks_give_the_explicit_masks_gradient_bit_for_bit(activation, dtype):
+    # The estimators draw each mask where it is applied (DrawnMask); the
+    # gradient is the one MLP.loss_and_grad gives for the same masks as arrays.
+    from fastnn.dropout import drawn_masks
+
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((50, 6)).astype(dtype)
+    y = rng.integers(0, 3, size=50)
+    net = fastnn.MLP((6, 9, 8, 3), activation=activation, dtype=dtype)
+    params = net.init_params(seed=0)
+    positions = np.arange(100, 150, dtype=np.uint64)
+    rates = (0.3, 0.6)
+    explicit = dropout_masks(positions, [9, 8], rates, seed=4, step=5, dtype=dtype)
+    loss, grad = net.loss_and_grad(params, X, y, 0.01, dropout_masks=explicit)
+    checked_params = net._check_params(params)
+    drawn_loss, drawn_grad = net._loss_and_grad_trusted(
+        checked_params, X, y.astype(np.intp), None, 0.01, True, 1.0,
+        drawn_masks(positions, rates, 4, 5))
+    assert drawn_loss == loss
+    np.testing.assert_array_equal(drawn_grad, grad)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_bias_relu_kernels_are_numpys_maximum_times_the_mask(variant, dtype, threads):
+    # relu(z + b) rounds as np.maximum(z + b, 0) (NaN passes through, -0.0
+    # gives +0.0), and the dropout kernel multiplies that by the twin's mask.
+    from fastnn import _dispatch
+    from fastnn._config import run_kernel
+    from fastnn.dropout import DrawnMask, _layer_key, dropout_masks_reference
+
+    rng = np.random.default_rng(4)
+    z = rng.standard_normal((700, 90)).astype(dtype)
+    b = rng.standard_normal(90).astype(dtype)
+    z[::9, ::4] = np.nan
+    z[1::7, ::5] = np.inf
+    z[2::5, 3] = -b[3]  # z + b = 0 exactly
+    b[7] = -0.0
+    z[:, 7] = -0.0  # -0.0 + -0.0 = -0.0, whose relu is +0.0
+    positions = rng.integers(0, 2**40, size=700).astype(np.uint64)
+    with np.errstate(invalid="ignore"):
+        expected = np.maximum(z + b, 0)
+        assert not np.signbit(expected[:, 7]).any()
+        relu = z.copy()
+        run_kernel(_dispatch.kernels.bias_relu, relu, b, threads)
+        np.testing.assert_array_equal(relu.view(np.uint8), expected.view(np.uint8))
+        (mask,) = dropout_masks_reference(positions, [90], [0.35], 8, 9, dtype)
+        dropped = z.copy()
+        with _Threads(threads):
+            DrawnMask(positions, _layer_key(8, 9, 0), 0.35).bias_relu(dropped, b)
+        np.testing.assert_array_equal(dropped.view(np.uint8), (expected * mask).view(np.uint8))

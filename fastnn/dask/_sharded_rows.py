@@ -24,7 +24,7 @@ from typing import NamedTuple, Optional
 import numpy as np
 import dask
 
-from ..dropout import draw_masks
+from ..dropout import drawn_masks
 from ..estimators._base import check_sample_weight
 from ..estimators._training_rows import LossConvention, take_rows
 
@@ -154,7 +154,7 @@ def shard_loss_and_grad(shard, mlp, params, rows, alpha, sole, start=0, dropout=
     if dropout is not None:
         local = np.arange(selected[0].shape[0]) if rows is None else np.asarray(rows)
         positions = (start + local).astype(np.uint64)
-        masks = draw_masks(positions, mlp.layer_sizes[1:-1], *dropout, mlp.dtype)
+        masks = drawn_masks(positions, *dropout)
     loss, grad = _loss(mlp, params, shard, rows, selected, l2, True, masks)
     return loss, grad, total
 

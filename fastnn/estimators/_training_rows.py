@@ -10,7 +10,7 @@ one loop and one set of stopping rules.
 
 import numpy as np
 
-from ..dropout import draw_masks
+from ..dropout import drawn_masks
 
 
 def take_rows(X, targets, weights, rows):
@@ -79,7 +79,6 @@ class InMemoryRows:
         # Each row's position in the whole data, which its dropout masks depend on.
         self.positions = np.arange(self.n_samples, dtype=np.uint64) if positions is None \
             else positions
-        self._masks = None  # the last step's dropout masks, overwritten by the next
 
     def subset(self, indices):
         """The rows ``indices``, as rows of their own."""
@@ -104,9 +103,7 @@ class InMemoryRows:
         masks = None
         if dropout is not None:
             positions = self.positions if rows is None else self.positions[rows]
-            masks = draw_masks(positions, self.mlp.layer_sizes[1:-1], *dropout, self.mlp.dtype,
-                               reuse=self._masks)
-            self._masks = masks
+            masks = drawn_masks(positions, *dropout)
         loss, grad = self.mlp._loss_and_grad_trusted(
             params, X, targets, weights, alpha / total, want_grad, self.convention.scale, masks
         )

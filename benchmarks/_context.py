@@ -19,7 +19,7 @@ import numpy as np
 
 from _machine import MIN_WINDOW_S, CpuMonitor, Load
 from _peers import import_jax, import_scipy_special, import_torch
-from _timer import measure
+from _timer import measure, measure_interleaved
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
@@ -106,6 +106,16 @@ class Context:
             timing = measure(fn, **kwargs)
         timing.others_cpu_share, timing.busy = load.share, load.busy
         return timing
+
+    def time_interleaved(self, fns, **kwargs):
+        """:func:`_timer.measure_interleaved` with the run's budget and repeats, and the load."""
+        kwargs.setdefault("budget_s", self.budget)
+        kwargs.setdefault("min_repeats", 3 if self.args.quick else 5)
+        with self.watch_load() as load:
+            timings = measure_interleaved(fns, **kwargs)
+        for timing in timings.values():
+            timing.others_cpu_share, timing.busy = load.share, load.busy
+        return timings
 
     @contextlib.contextmanager
     def watch_load(self):

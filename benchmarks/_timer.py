@@ -80,10 +80,47 @@ def measure(fn, *, budget_s=0.2, min_repeats=5, max_repeats=100_000, min_batch_s
             per_call = _time_batch(fn, number) / number
         repeats = int(budget_s / max(number * per_call, 1e-12))
         repeats = max(min_repeats, min(max_repeats, repeats))
-        samples = sorted(_time_batch(fn, number) / number for _ in range(repeats))
+        samples = [_time_batch(fn, number) / number for _ in range(repeats)]
     finally:
         if gc_was_enabled:
             gc.enable()
+    return _summarise(samples, number)
+
+
+def measure_interleaved(fns, *, budget_s=0.2, min_repeats=5):
+    """Time each of ``fns`` (a dict of callables) in turn, round after round.
+
+    For slow calls compared with one another, such as two configurations of
+    the same fit: a drift of the machine's speed over the run (frequency,
+    a neighbour on the host) then lands on every one of them alike instead
+    of on whichever was timed in a slow stretch.  Each call is its own
+    batch; after one warm-up call each, rounds run until ``budget_s`` is
+    spent, at least ``min_repeats`` of them.  Returns a dict of
+    :class:`Timing` with the same keys.
+    """
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    samples = {key: [] for key in fns}
+    try:
+        for fn in fns.values():
+            _time_batch(fn, 1)
+        start = time.perf_counter()
+        while True:
+            for key, fn in fns.items():
+                samples[key].append(_time_batch(fn, 1))
+            rounds = len(samples[next(iter(fns))])
+            if rounds >= min_repeats and time.perf_counter() - start >= budget_s:
+                break
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+    return {key: _summarise(times, 1) for key, times in samples.items()}
+
+
+def _summarise(samples, number):
+    """The :class:`Timing` of per-call times ``samples`` from batches of ``number`` calls."""
+    samples = sorted(samples)
+    repeats = len(samples)
     if len(samples) >= 4:
         q1, _, q3 = statistics.quantiles(samples, n=4)
     else:

@@ -1213,8 +1213,9 @@ def relu_backward(floating[:, ::1] grad,         # IN/OUT (N, units): upstream, 
 # saved is worth more than the bandwidth.
 
 cdef inline floating relu_of(floating v) noexcept nogil:
-    # np.maximum(v, 0) as NumPy computes it: NaN passes through, -0.0 gives +0.0.
-    return v if (v > 0 or v != v) else <floating>0
+    # np.maximum(v, 0) as NumPy computes it: NaN passes through (it is not
+    # <= 0) and -0.0 gives +0.0.  One comparison, so the loop stays a select.
+    return v if not (v <= 0) else <floating>0
 
 
 cdef inline void bias_relu_row(floating *z, const floating *b, Py_ssize_t units) noexcept nogil:

@@ -22,7 +22,7 @@
 
 cimport numpy as cnp
 from cython.parallel cimport parallel, prange
-from libc.math cimport NAN, ceil, log1p
+from libc.math cimport INFINITY, NAN, ceil, log1p
 from libc.stdint cimport int32_t, int64_t, uint32_t, uint64_t
 from libc.stdlib cimport free, malloc
 from libc.string cimport memset
@@ -1002,6 +1002,90 @@ def softmax_small(object x, object out, bint log_output, Py_ssize_t max_size):
         else:
             softmax_rows_serial(<const double *>x_data, <double *>out_data, n_rows, C, mode)
     return out
+
+
+cdef inline floating logsumexp_of(floating m, double s_less_one) noexcept nogil:
+    # max + log1p(sum less one), in double for both dtypes so that a float32
+    # result is rounded once.  An infinite maximum is the answer itself: the
+    # sum is nan for +inf (np.max's +inf, only without a nan) and for a row of
+    # only -inf.
+    if m == INFINITY or m == -INFINITY:
+        return m
+    return <floating>(<double>m + log1p(s_less_one))
+
+
+def logsumexp_finish(const floating[::1] m,    # IN (N,) each row's maximum
+                     const double[::1] s_less_one,  # IN (N,) its sum of exps less one
+                     floating[::1] out):       # OUT (N,) the log-sum-exp
+    cdef Py_ssize_t i
+    with nogil:
+        for i in range(m.shape[0]):
+            out[i] = logsumexp_of(m[i], s_less_one[i])
+
+
+def logsumexp_small(object x, object out, bint keepdims, Py_ssize_t max_size):
+    """The log-sum-exp over the last axis of a small array, or None.
+
+    ``out``: None to allocate the result, or an array to write it to; None
+    is returned (the general path takes the call) unless it has the result's
+    shape and x's dtype, is C-ordered and writeable, and shares no memory
+    with x.  Without ``keepdims`` a 1-D x gives a NumPy scalar.
+    """
+    if not is_small_float_carray(x, max_size):
+        return None
+    cdef cnp.ndarray a = <cnp.ndarray>x
+    cdef int ndim = cnp.PyArray_NDIM(a)
+    cdef int typenum = cnp.PyArray_TYPE(a)
+    cdef int out_ndim = ndim if keepdims else ndim - 1
+    cdef cnp.npy_intp dims[64]  # NPY_MAXDIMS
+    cdef int d
+    for d in range(out_ndim):
+        dims[d] = cnp.PyArray_DIM(a, d) if d < ndim - 1 else 1
+    cdef cnp.ndarray o
+    cdef char *a_data
+    cdef char *o_data
+    if out is None:
+        o = cnp.PyArray_EMPTY(out_ndim, dims, typenum, 0)
+    else:
+        if type(out) is not cnp.ndarray:
+            return None
+        o = <cnp.ndarray>out
+        if (cnp.PyArray_TYPE(o) != typenum or cnp.PyArray_NDIM(o) != out_ndim
+                or not cnp.PyArray_ISCARRAY(o)):
+            return None
+        for d in range(out_ndim):
+            if cnp.PyArray_DIM(o, d) != dims[d]:
+                return None
+        a_data = <char *>cnp.PyArray_DATA(a)
+        o_data = <char *>cnp.PyArray_DATA(o)
+        if not (o_data + cnp.PyArray_NBYTES(o) <= a_data
+                or a_data + cnp.PyArray_NBYTES(a) <= o_data):
+            return None
+    cdef Py_ssize_t C = cnp.PyArray_DIM(a, ndim - 1)
+    cdef Py_ssize_t n_rows = cnp.PyArray_SIZE(a) // C
+    cdef void *x_data = cnp.PyArray_DATA(a)
+    cdef void *out_data = cnp.PyArray_DATA(o)
+    with nogil:
+        if typenum == cnp.NPY_FLOAT32:
+            logsumexp_rows_serial(<const float *>x_data, <float *>out_data, n_rows, C)
+        else:
+            logsumexp_rows_serial(<const double *>x_data, <double *>out_data, n_rows, C)
+    if out is None and out_ndim == 0:
+        return o[()]
+    return o
+
+
+cdef inline void logsumexp_rows_serial(const floating *x, floating *out, Py_ssize_t n_rows,
+                                       Py_ssize_t C) noexcept nogil:
+    # max_sum_block in chunks of rows whose maxima and sums fit on the stack.
+    cdef floating maxima[64]
+    cdef double sums[64]
+    cdef Py_ssize_t start, rows, i
+    for start in range(0, n_rows, 64):
+        rows = min(64, n_rows - start)
+        max_sum_block(x + start * C, rows, C, maxima, sums)
+        for i in range(rows):
+            out[start + i] = logsumexp_of(maxima[i], sums[i])
 
 
 def elementwise_small(int op, object x, object y, Py_ssize_t max_size, object out=None):

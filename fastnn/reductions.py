@@ -16,6 +16,8 @@ from numpy.exceptions import AxisError
 from numpy.lib.array_utils import normalize_axis_index
 from numpy.typing import ArrayLike
 
+from . import _dispatch
+from ._config import PARALLEL_MIN_ELEMENTS
 from ._dask_dispatch import lazy_module
 from ._online_logsumexp import block_max_sum
 from ._typing import FloatArray, IntegerLike
@@ -79,6 +81,12 @@ def _max_sum_over(x, axes):
 
 
 def _logsumexp(x, axis, keepdims, where, out, func):
+    if where is None and type(axis) is int and axis == -1 and type(keepdims) is bool:
+        # Small C-ordered float arrays (and a plain out=) go straight to the
+        # kernel (None: not one).
+        result = _dispatch.kernels.logsumexp_small(x, out, keepdims, PARALLEL_MIN_ELEMENTS)
+        if result is not None:
+            return result
     lazy = lazy_module(x, where, out)
     if lazy is not None:
         return lazy.logsumexp(x, axis, keepdims=keepdims, where=where, out=out)
@@ -94,13 +102,13 @@ def _logsumexp(x, axis, keepdims, where, out, func):
         # An excluded entry is an entry at -inf: exp(-inf) adds exactly 0.
         x = np.where(where_mask(where, x.shape, func), x, x.dtype.type(-np.inf))
     m, s_less_one = _max_sum_over(x, axes)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        # In float64 for both dtypes: a float32 result is rounded once.
-        result = np.add(m, np.log1p(s_less_one), dtype=np.float64)
-    # The pass gives a nan sum for +inf (np.max's maximum: +inf only without
-    # a nan) and for all -inf (or all excluded, sum less one -1): the
-    # maximum is then the answer.
-    result = np.where(np.isinf(m), m, result).astype(x.dtype).reshape(shape)
+    # max + log1p(sum less one), rounded once to x's dtype; an infinite
+    # maximum is the answer itself (the compiled finish, which the small
+    # path shares, so that both give the same bits).
+    result = np.empty(m.size, dtype=x.dtype)
+    _dispatch.kernels.logsumexp_finish(np.ascontiguousarray(m).reshape(-1),
+                                       np.ascontiguousarray(s_less_one).reshape(-1), result)
+    result = result.reshape(shape)
     if out is not None:
         np.copyto(out, result)
         return out

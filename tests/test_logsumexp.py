@@ -582,3 +582,28 @@ def test_logsumexp_suggested_masked_call_leaves_masked_entries_out():
     x = np.ma.masked_array([1.0, 50.0, 3.0], mask=[False, True, False])
     got = fastnn.logsumexp(x.filled(0), where=~np.ma.getmaskarray(x))
     assert got == pytest.approx(np.logaddexp(1.0, 3.0), rel=1e-15)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(1, 10), (128, 10), (10,), (3, 4, 7), (70, 1)])
+@pytest.mark.parametrize("keepdims", [False, True])
+def test_small_calls_give_the_general_paths_bits(shape, keepdims, dtype, variant, rng):
+    # Small C-ordered arrays over the last axis take a compiled shortcut;
+    # a where= of all True takes the general path, and both must agree bit for
+    # bit, special rows included, as must out= and the returned type.
+    x = (3 * rng.standard_normal(shape)).astype(dtype)
+    flat = x.reshape(-1, shape[-1])
+    if flat.shape[0] >= 4:
+        flat[0, 0] = np.nan
+        flat[1, :] = -np.inf
+        flat[2, -1] = np.inf
+        flat[3, 0] = 1e30
+    fast = fastnn.logsumexp(x, keepdims=keepdims)
+    general = fastnn.logsumexp(x, keepdims=keepdims, where=np.ones(shape, dtype=bool))
+    assert type(fast) is type(general)
+    np.testing.assert_array_equal(np.atleast_1d(fast).view(np.uint8),
+                                  np.atleast_1d(general).view(np.uint8))
+    out = np.empty(np.shape(general), dtype=dtype)
+    assert fastnn.logsumexp(x, keepdims=keepdims, out=out) is out
+    np.testing.assert_array_equal(np.atleast_1d(out).view(np.uint8),
+                                  np.atleast_1d(general).view(np.uint8))

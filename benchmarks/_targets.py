@@ -26,6 +26,7 @@ XENT_OVER_SOFTMAX = 1.15  # fused loss + gradient time / softmax time,
 XENT_MIN_ROWS = 4096  # on the shapes with at least this many rows
 SHORT_ROW_OVER_EXP = 1.5  # softmax(out=) time / np.exp(x, out=) time, rows of <= 16 classes
 TWO_THREAD_SPEEDUP = 1.8  # 1-thread time / 2-thread time on the large shapes
+COMPUTE_BOUND_OVER_COPY = 2.0  # that are compute-bound: 1-thread time / np.copyto time of the array
 LOADED_OVER_QUIET = 1.0  # loaded 2-thread median / quiet 1-thread median
 FIT_SPEEDUP = 1.5  # scikit-learn fit time / fastnn fit time
 REGRESSOR_FIT_SPEEDUP = 1.5  # the same for MLPRegressor, at equal R²:
@@ -47,8 +48,8 @@ def _peer_goals(ctx, have_kernels, peer, peer_name, scope):
     goals = []
     for name in KERNELS:
         label = f"{name} >= {TORCH_SPEEDUP}x {peer_name} ({scope})"
-        if getattr(KERNELS[name], peer) is None:
-            continue  # no such peer for this kernel
+        if getattr(KERNELS[name], peer) is None or not KERNELS[name].peer_goal:
+            continue  # no such peer for this kernel, or no such goal
         if not have_kernels:
             goals.append((label, "-", "n/a (kernels section not run)"))
             continue
@@ -131,11 +132,15 @@ def _short_row_goal(ctx):
 
 
 def _threads_goal(ctx):
-    label = f"2 threads >= {TWO_THREAD_SPEEDUP}x faster than 1 (large shapes)"
+    label = (f"2 threads >= {TWO_THREAD_SPEEDUP}x faster than 1 (large shapes whose 1-thread time "
+             f">= {COMPUTE_BOUND_OVER_COPY}x a copy)")
     threads = ctx.sections.get("threads")
-    measured = [r for r in (threads or {}).get("speedups", []) if r["fastnn"]]
-    if not measured:
+    rows = [r for r in (threads or {}).get("speedups", []) if r["fastnn"]]
+    if not rows:
         return label, "-", "n/a (needs the kernels and threads sections, --threads 1,2)"
+    measured = [r for r in rows if r.get("compute_bound")]
+    if not measured:
+        return label, "-", "n/a (no large shape is compute-bound here)"
     worst = min(measured, key=lambda r: r["fastnn"])
     return (label, f"worst {format_ratio(worst['fastnn'])} ({worst['kernel']} {worst['shape']} {worst['dtype']})",
             _verdict(worst["fastnn"] >= TWO_THREAD_SPEEDUP))

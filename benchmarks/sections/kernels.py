@@ -24,6 +24,8 @@ PEER_NOTES = {
     "scipy.special.softmax",
     "log_softmax": "numpy: s = x - max; s - log(exp(s).sum) | torch.log_softmax | "
     "jax.jit(jax.nn.log_softmax) | scipy.special.log_softmax",
+    "logsumexp": "log(sum(exp(x))) of each row | numpy: m + log(exp(x - m).sum) | torch.logsumexp | "
+    "jax.jit(jax.nn.logsumexp) | scipy.special.logsumexp",
     "softmax_cross_entropy": "mean loss + gradient w.r.t. logits, integer labels | numpy: log-softmax, "
     "gather, p - onehot | torch: F.cross_entropy forward + autograd backward | jax: jit of "
     "value_and_grad of the mean of -log_softmax at the labels",

@@ -15,6 +15,7 @@ import sys
 from _cases import DTYPES, dtype_name, large_shapes_for, shape_label
 from _peers import KERNELS
 from _report import column_width, heading, is_busy, print_load_legend, ratio_label
+from _targets import COMPUTE_BOUND_OVER_COPY
 
 POOL_PROBE = r"""
 import json, os, sys
@@ -66,7 +67,8 @@ def run(ctx):
     heading(
         "threads: speed-up of 2 threads over 1 on the large shapes (t1 / t2)",
         "Taken from the kernel tables (a speed-up is marked when either of its times is). torch shown for "
-        "comparison.",
+        "comparison. t1/copy: fastnn's one-thread time over np.copyto's of the same array; at 2.0x or "
+        "more the shape is compute-bound, and only those carry the two-thread goal.",
     )
     summary = {"speedups": [], "pool": None}
     if not {1, 2} <= set(ctx.threads) or not any(r["section"] == "kernels" for r in ctx.records):
@@ -75,7 +77,8 @@ def run(ctx):
         names = ctx.args.kernels or list(KERNELS)
         kernel_w = column_width("kernel", names)
         shape_w = column_width("shape", (shape_label(s) for name in names for s in large_shapes_for(name)))
-        print(f"{'kernel':<{kernel_w}} {'shape':>{shape_w}} {'dtype':>7} {'fastnn ':>7} {'torch ':>7}")
+        print(f"{'kernel':<{kernel_w}} {'shape':>{shape_w}} {'dtype':>7} {'fastnn ':>7} {'torch ':>7} "
+              f"{'t1/copy':>7}")
         used = []
         for name in names:
             for shape in large_shapes_for(name):
@@ -89,9 +92,19 @@ def run(ctx):
                         speedups[f"{impl}_busy"] = is_busy(t1, t2)
                         cells.append(ratio_label(t1, t2))
                         used += [r for r in (t1, t2) if r]
+                    # Compute-bound: one thread takes at least COMPUTE_BOUND_OVER_COPY x
+                    # a copy of the array; below that, memory bandwidth caps both.
+                    t1 = ctx.find_record("kernels", "fastnn", threads=1, **key)
+                    copy = ctx.find_record("kernels", "np.copyto", threads=1, shape=key["shape"],
+                                           dtype=key["dtype"])
+                    over_copy = t1["median"] / copy["median"] if t1 and copy else None
+                    speedups["one_thread_over_copy"] = over_copy
+                    speedups["compute_bound"] = (over_copy is not None
+                                                 and over_copy >= COMPUTE_BOUND_OVER_COPY)
                     summary["speedups"].append({**key, **speedups})
+                    bound = "-" if over_copy is None else f"{over_copy:.1f}x"
                     print(f"{name:<{kernel_w}} {key['shape']:>{shape_w}} {key['dtype']:>7} "
-                          + " ".join(f"{c:>7}" for c in cells))
+                          + " ".join(f"{c:>7}" for c in cells) + f" {bound:>7}")
         print_load_legend(used)
     pool = probe_thread_pool(ctx)
     summary["pool"] = pool

@@ -25,6 +25,9 @@ COPY_SHAPES = ["4096x1000", "64x50000"]
 XENT_OVER_SOFTMAX = 1.15  # fused loss + gradient time / softmax time,
 XENT_MIN_ROWS = 4096  # on the shapes with at least this many rows
 SHORT_ROW_OVER_EXP = 1.5  # softmax(out=) time / np.exp(x, out=) time, rows of <= 16 classes
+SMALL_CALL_OVER_EXP = {"1x10": 1.5, "128x10": 2.0}  # every kernel's (out=) / np.exp(x, out=)
+SIGMOID_OVER_COPY = 1.6  # float32 sigmoid(out=) / np.copyto, 4096x1000, 1 thread, on AVX-512
+GRAD_OVER_ADD = 1.1  # sigmoid_backward(out=), sigmoid_grad(out=) / np.add(a, b, out=c)
 TWO_THREAD_SPEEDUP = 1.8  # 1-thread time / 2-thread time on the large shapes
 COMPUTE_BOUND_OVER_COPY = 2.0  # that are compute-bound: 1-thread time / np.copyto time of the array
 LOADED_OVER_QUIET = 1.0  # loaded 2-thread median / quiet 1-thread median
@@ -129,6 +132,49 @@ def _short_row_goal(ctx):
     return label, f"worst {format_ratio(worst['out_over_exp'])} ({_case(worst)})", _verdict(
         worst["out_over_exp"] <= SHORT_ROW_OVER_EXP
     )
+
+
+def _elementwise_goals(ctx):
+    bandwidth = ctx.sections.get("bandwidth") or {}
+    rows = bandwidth.get("elementwise")
+    sigmoid_label = f"float32 sigmoid(out=) <= {SIGMOID_OVER_COPY}x np.copyto time, 1 thr, on AVX-512"
+    grad_label = (f"sigmoid_backward(out=), sigmoid_grad(out=) <= {GRAD_OVER_ADD}x "
+                  "np.add(a, b, out=c) time (every thread count)")
+    if not rows:
+        return [(label, "-", "n/a (bandwidth section not run)") for label in (sigmoid_label, grad_label)]
+    goals = []
+    variant = ctx.fastnn._dispatch.active
+    one_thread = [r for r in rows if r["threads"] == 1]
+    if variant != "avx512":
+        goals.append((sigmoid_label, "-", f"n/a (this run used the {variant} kernels)"))
+    elif not one_thread:
+        goals.append((sigmoid_label, "-", "n/a (not measured on 1 thr)"))
+    else:
+        worst = max(one_thread, key=lambda r: r["sigmoid(out=)"]["over_limit"])
+        ratio = worst["sigmoid(out=)"]["over_limit"]
+        goals.append((sigmoid_label, f"worst {format_ratio(ratio)} ({worst['shape']})",
+                      _verdict(ratio <= SIGMOID_OVER_COPY)))
+    cases = [(r[k]["over_limit"], f"{k} {r['shape']} {r['threads']} thr")
+             for r in rows for k in ("sigmoid_backward(out=)", "sigmoid_grad(out=)")]
+    ratio, case = max(cases)
+    goals.append((grad_label, f"worst {format_ratio(ratio)} ({case})", _verdict(ratio <= GRAD_OVER_ADD)))
+    return goals
+
+
+def _small_call_goals(ctx):
+    bandwidth = ctx.sections.get("bandwidth") or {}
+    rows = bandwidth.get("small_calls")
+    goals = []
+    for shape, limit in SMALL_CALL_OVER_EXP.items():
+        label = f"every kernel with out= on {shape} <= {limit}x np.exp(x, out=) time"
+        measured = [r for r in rows or [] if r["shape"] == shape]
+        if not measured:
+            goals.append((label, "-", "n/a (bandwidth section not run)"))
+            continue
+        ratio, case = max((ratio, f"{kernel} {r['dtype']}") for r in measured
+                          for kernel, ratio in r["over_exp"].items())
+        goals.append((label, f"worst {format_ratio(ratio)} ({case})", _verdict(ratio <= limit)))
+    return goals
 
 
 def _threads_goal(ctx):
@@ -287,6 +333,8 @@ def evaluate(ctx, exp_result=None):
         *_copy_goals(ctx),
         _xent_goal(ctx, have_kernels),
         _short_row_goal(ctx),
+        *_elementwise_goals(ctx),
+        *_small_call_goals(ctx),
         _threads_goal(ctx),
         _contention_goal(ctx),
         _fit_goal(ctx),

@@ -14,7 +14,7 @@ import sys
 
 from _cases import DTYPES, dtype_name, large_shapes_for, shape_label
 from _peers import KERNELS
-from _report import column_width, heading, is_busy, print_load_legend, ratio_label
+from _report import column_width, format_ratio, heading, is_busy, print_load_legend, ratio_label
 from _targets import COMPUTE_BOUND_OVER_COPY
 
 POOL_PROBE = r"""
@@ -102,7 +102,7 @@ def run(ctx):
                     speedups["compute_bound"] = (over_copy is not None
                                                  and over_copy >= COMPUTE_BOUND_OVER_COPY)
                     summary["speedups"].append({**key, **speedups})
-                    bound = "-" if over_copy is None else f"{over_copy:.1f}x"
+                    bound = "-" if over_copy is None else format_ratio(over_copy)
                     print(f"{name:<{kernel_w}} {key['shape']:>{shape_w}} {key['dtype']:>7} "
                           + " ".join(f"{c:>7}" for c in cells) + f" {bound:>7}")
         print_load_legend(used)

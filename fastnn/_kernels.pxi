@@ -1004,23 +1004,32 @@ def softmax_small(object x, object out, bint log_output, Py_ssize_t max_size):
     return out
 
 
-cdef inline floating logsumexp_of(floating m, double s_less_one) noexcept nogil:
+cdef inline void logsumexp_finish_span(const floating *m, const double *s_less_one,
+                                       floating *out, Py_ssize_t n) noexcept nogil:
     # max + log1p(sum less one), in double for both dtypes so that a float32
-    # result is rounded once.  An infinite maximum is the answer itself: the
-    # sum is nan for +inf (np.max's +inf, only without a nan) and for a row of
-    # only -inf.
-    if m == INFINITY or m == -INFINITY:
-        return m
-    return <floating>(<double>m + log1p(s_less_one))
+    # result is rounded once, with the kernels' vectorised log1p (a libm call
+    # per row cost more than the max-and-sum pass on rows of 10).  An infinite
+    # maximum is the answer itself: the sum is nan for +inf (np.max's +inf,
+    # only without a nan) and -1 or nan for a row of only -inf; a nan maximum
+    # stays nan whatever the log1p of its nan sum gives.
+    cdef double log_s[64]
+    cdef Py_ssize_t start, count, i
+    for start in range(0, n, 64):
+        count = min(64, n - start)
+        fnn_log1p_span(s_less_one + start, log_s, count)
+        for i in range(count):
+            if m[start + i] == INFINITY or m[start + i] == -INFINITY:
+                out[start + i] = m[start + i]
+            else:
+                out[start + i] = <floating>(<double>m[start + i] + log_s[i])
 
 
 def logsumexp_finish(const floating[::1] m,    # IN (N,) each row's maximum
                      const double[::1] s_less_one,  # IN (N,) its sum of exps less one
                      floating[::1] out):       # OUT (N,) the log-sum-exp
-    cdef Py_ssize_t i
-    with nogil:
-        for i in range(m.shape[0]):
-            out[i] = logsumexp_of(m[i], s_less_one[i])
+    if m.shape[0]:
+        with nogil:
+            logsumexp_finish_span(&m[0], &s_less_one[0], &out[0], m.shape[0])
 
 
 def logsumexp_small(object x, object out, bint keepdims, Py_ssize_t max_size):
@@ -1080,12 +1089,11 @@ cdef inline void logsumexp_rows_serial(const floating *x, floating *out, Py_ssiz
     # max_sum_block in chunks of rows whose maxima and sums fit on the stack.
     cdef floating maxima[64]
     cdef double sums[64]
-    cdef Py_ssize_t start, rows, i
+    cdef Py_ssize_t start, rows
     for start in range(0, n_rows, 64):
         rows = min(64, n_rows - start)
         max_sum_block(x + start * C, rows, C, maxima, sums)
-        for i in range(rows):
-            out[start + i] = logsumexp_of(maxima[i], sums[i])
+        logsumexp_finish_span(maxima, sums, out + start, rows)
 
 
 def elementwise_small(int op, object x, object y, Py_ssize_t max_size, object out=None):

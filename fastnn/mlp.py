@@ -18,9 +18,10 @@ only the first layer's products touch it, through ``scipy.sparse``.
 All parameters live in one flat vector, in the order W1 (row-major, n_in x
 n_out), b1, W2, b2, ...  This is the layout of the CS224n assignment 1 network
 fastnn grew out of, and the layout ``scipy.optimize`` wants.  The heavy
-elementwise work (sigmoid, its backward pass, the fused softmax-cross-entropy)
-runs in fastnn's compiled kernels; the matrix products go to NumPy's BLAS.
-No Python loop runs over samples, only over layers.  With many classes the
+elementwise work (the sigmoid and relu with their backward passes, dropout's
+masks, the fused softmax-cross-entropy) runs in fastnn's compiled kernels;
+the matrix products go to NumPy's BLAS.  No Python loop runs over samples,
+only over layers.  With many classes the
 output layer and its loss run in blocks (``fused_linear.py``), so that the
 (N, classes) logits are never held whole.
 

@@ -1032,6 +1032,32 @@ def logsumexp_finish(const floating[::1] m,    # IN (N,) each row's maximum
             logsumexp_finish_span(&m[0], &s_less_one[0], &out[0], m.shape[0])
 
 
+def logsumexp_short_rows(const floating[:, ::1] x,   # IN (N, C)
+                         floating[::1] out,         # OUT (N,) each row's log-sum-exp
+                         int n_threads):
+    """The log-sum-exp of every row, max-and-sum and finish in one pass, for
+    rows of C <= FNN_SHORT_ROW; returns False (nothing written) for longer ones.
+
+    Each block of 64 rows is finished as logsumexp_small finishes it, so the
+    bits are the same for any thread count and either entry point.
+    """
+    cdef Py_ssize_t n_rows = x.shape[0], C = x.shape[1], b, start
+    cdef Py_ssize_t n_blocks = (n_rows + 63) // 64
+    if C > FNN_SHORT_ROW or C == 0:
+        return False
+    if n_rows == 0:
+        return True
+    if n_threads <= 1:
+        with nogil:
+            logsumexp_rows_serial(&x[0, 0], &out[0], n_rows, C)
+        return True
+    for b in prange(n_blocks, nogil=True, schedule="dynamic",
+                    chunksize=blocks_per_grab(64 * C), num_threads=n_threads):
+        start = b * 64
+        logsumexp_rows_serial(&x[start, 0], &out[start], min(64, n_rows - start), C)
+    return True
+
+
 def logsumexp_small(object x, object out, bint keepdims, Py_ssize_t max_size):
     """The log-sum-exp over the last axis of a small array, or None.
 

@@ -17,7 +17,7 @@ from numpy.lib.array_utils import normalize_axis_index
 from numpy.typing import ArrayLike
 
 from . import _dispatch
-from ._config import PARALLEL_MIN_ELEMENTS
+from ._config import PARALLEL_MIN_ELEMENTS, run_kernel, threads_for
 from ._dask_dispatch import lazy_module
 from ._online_logsumexp import block_max_sum
 from ._typing import FloatArray, IntegerLike
@@ -98,6 +98,13 @@ def _logsumexp(x, axis, keepdims, where, out, func):
         1 if i in axes else n for i, n in enumerate(x.shape) if keepdims or i not in axes
     )
     check_out(out, shape, x.dtype, func)
+    if where is None and axes == (x.ndim - 1,) and x.size and x.flags.c_contiguous:
+        # Short rows: max-and-sum and the finish in one parallel pass, which
+        # declines (False) rows too long for it.
+        result = np.empty(x.shape[:-1], dtype=x.dtype)
+        if run_kernel(_dispatch.kernels.logsumexp_short_rows, x.reshape(-1, x.shape[-1]),
+                      result.reshape(-1), threads_for(x.size)):
+            return _logsumexp_result(result.reshape(shape), keepdims, out)
     if where is not None:
         # An excluded entry is an entry at -inf: exp(-inf) adds exactly 0.
         x = np.where(where_mask(where, x.shape, func), x, x.dtype.type(-np.inf))
@@ -108,7 +115,12 @@ def _logsumexp(x, axis, keepdims, where, out, func):
     result = np.empty(m.size, dtype=x.dtype)
     _dispatch.kernels.logsumexp_finish(np.ascontiguousarray(m).reshape(-1),
                                        np.ascontiguousarray(s_less_one).reshape(-1), result)
-    result = result.reshape(shape)
+    return _logsumexp_result(result.reshape(shape), keepdims, out)
+
+
+def _logsumexp_result(result, keepdims, out):
+    """``result`` written to ``out`` and returned, or returned (a NumPy scalar
+    when it has no axis left and not ``keepdims``)."""
     if out is not None:
         np.copyto(out, result)
         return out

@@ -968,10 +968,14 @@ cdef inline bint is_plain_out_for(object out, cnp.ndarray a) noexcept:
     for d in range(ndim):
         if cnp.PyArray_DIM(o, d) != cnp.PyArray_DIM(a, d):
             return False
+    return cnp.PyArray_DATA(o) == cnp.PyArray_DATA(a) or shares_no_memory(a, o)
+
+
+cdef inline bint shares_no_memory(cnp.ndarray a, cnp.ndarray o) noexcept:
+    # Two C-ordered arrays' byte ranges do not overlap.
     cdef char *a_data = <char *>cnp.PyArray_DATA(a)
     cdef char *o_data = <char *>cnp.PyArray_DATA(o)
-    cdef Py_ssize_t nbytes = cnp.PyArray_NBYTES(a)
-    return o_data == a_data or o_data + nbytes <= a_data or a_data + nbytes <= o_data
+    return o_data + cnp.PyArray_NBYTES(o) <= a_data or a_data + cnp.PyArray_NBYTES(a) <= o_data
 
 
 def softmax_small(object x, object out, bint log_output, Py_ssize_t max_size):
@@ -1077,8 +1081,6 @@ def logsumexp_small(object x, object out, bint keepdims, Py_ssize_t max_size):
     for d in range(out_ndim):
         dims[d] = cnp.PyArray_DIM(a, d) if d < ndim - 1 else 1
     cdef cnp.ndarray o
-    cdef char *a_data
-    cdef char *o_data
     if out is None:
         o = cnp.PyArray_EMPTY(out_ndim, dims, typenum, 0)
     else:
@@ -1091,10 +1093,7 @@ def logsumexp_small(object x, object out, bint keepdims, Py_ssize_t max_size):
         for d in range(out_ndim):
             if cnp.PyArray_DIM(o, d) != dims[d]:
                 return None
-        a_data = <char *>cnp.PyArray_DATA(a)
-        o_data = <char *>cnp.PyArray_DATA(o)
-        if not (o_data + cnp.PyArray_NBYTES(o) <= a_data
-                or a_data + cnp.PyArray_NBYTES(a) <= o_data):
+        if not shares_no_memory(a, o):
             return None
     cdef Py_ssize_t C = cnp.PyArray_DIM(a, ndim - 1)
     cdef Py_ssize_t n_rows = cnp.PyArray_SIZE(a) // C
@@ -1230,24 +1229,37 @@ cdef inline uint32_t murmur3_fmix32(uint32_t x) noexcept nogil:
     return x ^ (x >> 16)
 
 
-cdef inline void dropout_scale_row(uint64_t position, uint64_t key, uint32_t threshold,
+cdef inline int32_t keep_threshold(double rate) noexcept nogil:
+    # (bits) / 2^24 >= rate exactly when the 24-bit integer is at least
+    # ceil(rate 2^24).  Signed, like the bits compared with it: AVX2 has no
+    # unsigned comparison, and 24 bits fit either way.
+    return <int32_t>ceil(rate * 16777216.0)
+
+
+cdef inline uint32_t row_weyl_start(uint64_t position, uint64_t key) noexcept nogil:
+    # The row's 32-bit key, where its units' Weyl sequence starts.
+    return <uint32_t>(splitmix64(key ^ position) >> 32)
+
+
+cdef inline floating kept_factor(uint32_t weyl, int32_t threshold, floating scale) noexcept nogil:
+    # scale * 1 for a kept unit, scale * 0 for a dropped one: a multiply by
+    # it gives the bits of a multiply by the mask (inf * 0 is NaN in both),
+    # and the loop has no branch to mispredict.
+    return scale * <floating>(<int32_t>(murmur3_fmix32(weyl) >> 8) >= threshold)
+
+
+cdef inline void dropout_scale_row(uint64_t position, uint64_t key, int32_t threshold,
                                    floating scale, floating *h, Py_ssize_t units) noexcept nogil:
-    # h[j] *= (kept ? scale : 0), as a multiply by scale * 0 or scale * 1, so
-    # that the bits are those of h * mask with the mask drawn first (inf * 0
-    # is NaN in both) and the loop has no branch to mispredict.  (bits) / 2^24
-    # >= rate exactly when the 24-bit integer is at least ceil(rate 2^24).
-    # The Weyl sequence row_key + j * 0x9E3779B9 is stepped, not multiplied
-    # out, and the 24-bit comparison is signed: both keep the loop in 32-bit
-    # vector lanes (AVX2 has no unsigned comparison).
+    # h[j] *= the unit's factor.  The Weyl sequence row_key + j * 0x9E3779B9
+    # is stepped, not multiplied out, to keep the loop in 32-bit vector lanes.
     cdef Py_ssize_t j
-    cdef uint32_t weyl = <uint32_t>(splitmix64(key ^ position) >> 32)
-    cdef int32_t signed_threshold = <int32_t>threshold
+    cdef uint32_t weyl = row_weyl_start(position, key)
     for j in range(units):
-        h[j] *= scale * <floating>(<int32_t>(murmur3_fmix32(weyl) >> 8) >= signed_threshold)
+        h[j] *= kept_factor(weyl, threshold, scale)
         weyl = weyl + <uint32_t>0x9E3779B9U
 
 
-cdef inline void dropout_mask_row(uint64_t position, uint64_t key, uint32_t threshold,
+cdef inline void dropout_mask_row(uint64_t position, uint64_t key, int32_t threshold,
                                   floating scale, floating *out, Py_ssize_t units) noexcept nogil:
     # The mask is the dropout of a row of ones: 1 * scale and 1 * 0 are exact.
     cdef Py_ssize_t j
@@ -1262,7 +1274,7 @@ def dropout_mask(const uint64_t[::1] positions,   # IN (N,) the rows' positions 
                  int n_threads):
     cdef Py_ssize_t n_rows = out.shape[0], units = out.shape[1], i
     cdef floating scale = <floating>(1.0 / (1.0 - rate))
-    cdef uint32_t threshold = <uint32_t>ceil(rate * 16777216.0)
+    cdef int32_t threshold = keep_threshold(rate)
     if n_rows == 0 or units == 0:
         return
     if n_threads <= 1:
@@ -1286,7 +1298,7 @@ def dropout_apply(const uint64_t[::1] positions,   # IN (N,) the rows' positions
     # bits as h * mask, without writing the mask or reading it back.
     cdef Py_ssize_t n_rows = h.shape[0], units = h.shape[1], i
     cdef floating scale = <floating>(1.0 / (1.0 - rate))
-    cdef uint32_t threshold = <uint32_t>ceil(rate * 16777216.0)
+    cdef int32_t threshold = keep_threshold(rate)
     if n_rows == 0 or units == 0:
         return
     if n_threads <= 1:
@@ -1343,15 +1355,13 @@ cdef inline void bias_relu_row(floating *z, const floating *b, Py_ssize_t units)
 
 
 cdef inline void bias_relu_dropout_row(floating *z, const floating *b, Py_ssize_t units,
-                                       uint64_t position, uint64_t key, uint32_t threshold,
+                                       uint64_t position, uint64_t key, int32_t threshold,
                                        floating scale) noexcept nogil:
     # relu(z + b) * mask, the mask drawn as in dropout_scale_row.
     cdef Py_ssize_t j
-    cdef uint32_t weyl = <uint32_t>(splitmix64(key ^ position) >> 32)
-    cdef int32_t signed_threshold = <int32_t>threshold
+    cdef uint32_t weyl = row_weyl_start(position, key)
     for j in range(units):
-        z[j] = relu_of(z[j] + b[j]) * (
-            scale * <floating>(<int32_t>(murmur3_fmix32(weyl) >> 8) >= signed_threshold))
+        z[j] = relu_of(z[j] + b[j]) * kept_factor(weyl, threshold, scale)
         weyl = weyl + <uint32_t>0x9E3779B9U
 
 
@@ -1377,7 +1387,7 @@ def bias_relu_dropout(floating[:, ::1] z,             # IN/OUT (N, units): z, th
                       uint64_t key, double rate, int n_threads):
     cdef Py_ssize_t n_rows = z.shape[0], units = z.shape[1], i
     cdef floating scale = <floating>(1.0 / (1.0 - rate))
-    cdef uint32_t threshold = <uint32_t>ceil(rate * 16777216.0)
+    cdef int32_t threshold = keep_threshold(rate)
     if n_rows == 0 or units == 0:
         return
     if n_threads <= 1:

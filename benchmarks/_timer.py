@@ -105,12 +105,11 @@ def measure_interleaved(fns, *, budget_s=0.2, min_repeats=5):
         for fn in fns.values():
             _time_batch(fn, 1)
         start = time.perf_counter()
-        while True:
+        rounds = 0
+        while rounds < min_repeats or time.perf_counter() - start < budget_s:
             for key, fn in fns.items():
                 samples[key].append(_time_batch(fn, 1))
-            rounds = len(samples[next(iter(fns))])
-            if rounds >= min_repeats and time.perf_counter() - start >= budget_s:
-                break
+            rounds += 1
     finally:
         if gc_was_enabled:
             gc.enable()

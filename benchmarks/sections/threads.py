@@ -67,8 +67,9 @@ def run(ctx):
     heading(
         "threads: speed-up of 2 threads over 1 on the large shapes (t1 / t2)",
         "Taken from the kernel tables (a speed-up is marked when either of its times is). torch shown for "
-        "comparison. t1/copy: fastnn's one-thread time over np.copyto's of the same array; at 2.0x or "
-        "more the shape is compute-bound, and only those carry the two-thread goal.",
+        "comparison. t1/copy: fastnn's one-thread time over np.copyto's of the same array; at "
+        f"{format_ratio(COMPUTE_BOUND_OVER_COPY)} or more the shape is compute-bound, and only those "
+        "carry the two-thread goal.",
     )
     summary = {"speedups": [], "pool": None}
     if not {1, 2} <= set(ctx.threads) or not any(r["section"] == "kernels" for r in ctx.records):
@@ -84,9 +85,9 @@ def run(ctx):
             for shape in large_shapes_for(name):
                 for dtype in DTYPES:
                     key = {"kernel": name, "shape": shape_label(shape), "dtype": dtype_name(dtype)}
-                    speedups, cells = {}, []
+                    speedups, cells, one_thread = {}, [], {}
                     for impl in ("fastnn", "torch"):
-                        t1 = ctx.find_record("kernels", impl, threads=1, **key)
+                        t1 = one_thread[impl] = ctx.find_record("kernels", impl, threads=1, **key)
                         t2 = ctx.find_record("kernels", impl, threads=2, **key)
                         speedups[impl] = t1["median"] / t2["median"] if t1 and t2 else None
                         speedups[f"{impl}_busy"] = is_busy(t1, t2)
@@ -94,10 +95,10 @@ def run(ctx):
                         used += [r for r in (t1, t2) if r]
                     # Compute-bound: one thread takes at least COMPUTE_BOUND_OVER_COPY x
                     # a copy of the array; below that, memory bandwidth caps both.
-                    t1 = ctx.find_record("kernels", "fastnn", threads=1, **key)
+                    fast = one_thread["fastnn"]
                     copy = ctx.find_record("kernels", "np.copyto", threads=1, shape=key["shape"],
                                            dtype=key["dtype"])
-                    over_copy = t1["median"] / copy["median"] if t1 and copy else None
+                    over_copy = fast["median"] / copy["median"] if fast and copy else None
                     speedups["one_thread_over_copy"] = over_copy
                     speedups["compute_bound"] = (over_copy is not None
                                                  and over_copy >= COMPUTE_BOUND_OVER_COPY)
